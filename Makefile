@@ -23,6 +23,8 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS_LIBS) 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wstrict-prototypes \
 	-Wno-format-truncation
+VERSION := 0.1.0
+CPPFLAGS += -DCDS_VERSION=\"$(VERSION)\"
 CPPFLAGS += -I. -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(PKG_CFLAGS)
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 $(WARN) -fPIC
