@@ -128,7 +128,7 @@ int cmd_burn(int argc, char **argv)
 	struct mmc_burn *b = NULL;
 	struct cli_progress *p = NULL;
 	const char *device = NULL, *image;
-	uint32_t blocks;
+	uint32_t blocks = 0;
 	int fd = -1, rc;
 
 	rc = cli_parse_options("burn", argc, argv, opts, burn_opt, &bo, 2);
