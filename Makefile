@@ -79,7 +79,7 @@ $(B)/cdsession-fix: $(B)/$(PROG_DIR)/cdsession-fix_main.o $(PROG_OBJS) $(B)/libc
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(SHIM): $(B)/tests/shim/sgshim.o $(B)/libcds.a
-	$(CC) $(CFLAGS) -shared -o $@ $^ $(LDLIBS) -ldl
+	$(CC) $(CFLAGS) -shared -Wl,--exclude-libs,ALL -o $@ $^ $(LDLIBS) -ldl
 
 $(B)/tests/test_%: $(B)/tests/unit/test_%.o $(B)/tests/unit/tap.o $(B)/libcds.a
 	@mkdir -p $(dir $@)

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #define CDS_ERRMSG_MAX 512
+_Static_assert(CDS_ERRMSG_MAX == sizeof(((struct cds_error_state *)0)->msg),
+	       "saved message holds a whole message");
 
 static _Thread_local char errmsg[CDS_ERRMSG_MAX];
 static _Thread_local int errmsg_err;
@@ -48,6 +50,18 @@ const char *cds_errmsg(int err)
 	if (err != 0 && err == errmsg_err && errmsg[0])
 		return errmsg;
 	return strerror(err < 0 ? -err : err);
+}
+
+void cds_error_save(struct cds_error_state *s)
+{
+	s->err = errmsg_err;
+	snprintf(s->msg, sizeof(s->msg), "%s", errmsg);
+}
+
+void cds_error_restore(const struct cds_error_state *s)
+{
+	errmsg_err = s->err;
+	snprintf(errmsg, sizeof(errmsg), "%s", s->msg);
 }
 
 void cds_error_clear(void)

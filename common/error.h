@@ -19,7 +19,7 @@
  * only if it calls cds_error() again (use cds_error_wrap() to keep both).
  */
 int cds_error(int err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /*
  * Prefix the message recorded for @err with more context ("burn: ...").
@@ -27,7 +27,7 @@ int cds_error(int err, const char *fmt, ...)
  * Returns @err.
  */
 int cds_error_wrap(int err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /*
  * The message for @err: the recorded one if it was recorded for this very
@@ -35,6 +35,18 @@ int cds_error_wrap(int err, const char *fmt, ...)
  * this thread.
  */
 const char *cds_errmsg(int err);
+
+/*
+ * Cleanup that may fail itself (unlocking a tray after a failed write)
+ * must not replace the message of the failure that caused it: save the
+ * message before and restore it after.
+ */
+struct cds_error_state {
+	int err;
+	char msg[512];
+};
+void cds_error_save(struct cds_error_state *s);
+void cds_error_restore(const struct cds_error_state *s);
 
 /* Forget the recorded message of this thread. */
 void cds_error_clear(void);

@@ -19,7 +19,7 @@ typedef void (*cds_log_sink)(enum cds_log_level level, const char *msg,
 			     void *ctx);
 
 void cds_log(enum cds_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Messages above @level are dropped.  Default: CDS_LOG_WARN. */
 void cds_log_set_level(enum cds_log_level level);

@@ -14,8 +14,8 @@ struct fd_source {
 	int fd;
 };
 
-static int fd_source_read(struct cds_source *src, uint32_t lba,
-			  uint32_t count, void *buf)
+static int fd_source_read(struct cds_source *src, uint32_t lba, uint32_t count,
+			  void *buf)
 {
 	struct fd_source *fs = (struct fd_source *)src;
 	size_t want = (size_t)count * CDS_SECTOR_SIZE;
@@ -23,8 +23,9 @@ static int fd_source_read(struct cds_source *src, uint32_t lba,
 	size_t done = 0;
 
 	if (lba > src->nsectors || count > src->nsectors - lba)
-		return cds_error(-EINVAL, "read of sectors %u+%u outside the "
-					  "%u-sector source",
+		return cds_error(-EINVAL,
+				 "read of sectors %u+%u outside the "
+				 "%u-sector source",
 				 lba, count, src->nsectors);
 	while (done < want) {
 		ssize_t n = pread(fs->fd, (char *)buf + done, want - done,
@@ -54,8 +55,8 @@ static void fd_source_close(struct cds_source *src)
 }
 
 static const struct cds_source_ops fd_source_ops = {
-	.read = fd_source_read,
-	.close = fd_source_close,
+    .read = fd_source_read,
+    .close = fd_source_close,
 };
 
 int cds_fd_source_new(int fd, struct cds_source **out)
@@ -66,8 +67,8 @@ int cds_fd_source_new(int fd, struct cds_source **out)
 
 	if (fstat(fd, &st) < 0)
 		return cds_error(-errno, "cannot stat: %s", strerror(errno));
-	sectors = ((uint64_t)st.st_size + CDS_SECTOR_SIZE - 1) /
-		  CDS_SECTOR_SIZE;
+	sectors =
+	    ((uint64_t)st.st_size + CDS_SECTOR_SIZE - 1) / CDS_SECTOR_SIZE;
 	if (sectors > UINT32_MAX)
 		return cds_error(-EFBIG, "file too large for 32-bit LBAs");
 	fs = calloc(1, sizeof(*fs));

@@ -8,12 +8,12 @@
 #include "common/error.h"
 
 /* ECMA-119 8.1: descriptor type (byte 0), "CD001" (1-5), version (6). */
-#define VD_TYPE_PRIMARY 1
+#define VD_TYPE_PRIMARY	      1
 #define VD_TYPE_SUPPLEMENTARY 2
-#define VD_TYPE_TERMINATOR 255
-#define VD_VOLUME_SPACE_SIZE 80 /* 733, ECMA-119 8.4.8 */
-#define VD_FIRST 16		/* the set starts at session start + 16 */
-#define VD_SCAN_LIMIT 100	/* Linux scans start+16 .. start+99 */
+#define VD_TYPE_TERMINATOR    255
+#define VD_VOLUME_SPACE_SIZE  80  /* 733, ECMA-119 8.4.8 */
+#define VD_FIRST	      16  /* the set starts at session start + 16 */
+#define VD_SCAN_LIMIT	      100 /* Linux scans start+16 .. start+99 */
 
 int iso_closing_session(struct cds_source *disc, uint32_t last_start,
 			uint32_t new_start, uint32_t nblocks, uint8_t *out)
@@ -29,9 +29,10 @@ int iso_closing_session(struct cds_source *disc, uint32_t last_start,
 
 		rc = cds_source_read(disc, last_start + n, 1, vd);
 		if (rc < 0)
-			return cds_error_wrap(rc, "reading the volume "
-						  "descriptors of the session "
-						  "at %u",
+			return cds_error_wrap(rc,
+					      "reading the volume "
+					      "descriptors of the session "
+					      "at %u",
 					      last_start);
 		if (memcmp(vd + 1, "CD001", 5) != 0 || vd[6] != 1)
 			break;
@@ -39,12 +40,14 @@ int iso_closing_session(struct cds_source *disc, uint32_t last_start,
 			cds_put_733(vd + VD_VOLUME_SPACE_SIZE, end);
 		have_pvd |= vd[0] == VD_TYPE_PRIMARY;
 		if (vd[0] == VD_TYPE_TERMINATOR)
-			return have_pvd ? 0 : cds_error(-EUCLEAN, "session at "
-								  "%u has no "
-								  "primary "
-								  "volume "
-								  "descriptor",
-							last_start);
+			return have_pvd ? 0
+					: cds_error(-EUCLEAN,
+						    "session at "
+						    "%u has no "
+						    "primary "
+						    "volume "
+						    "descriptor",
+						    last_start);
 	}
 	return cds_error(-EUCLEAN,
 			 "session at %u has no valid ISO 9660 volume "

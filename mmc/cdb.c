@@ -75,8 +75,7 @@ void mmc_lba_to_msf(int32_t lba, uint8_t *m, uint8_t *s, uint8_t *f)
 }
 
 static void cmd_init(struct mmc_cmd *c, uint8_t op, uint8_t cdb_len,
-		     enum mmc_dir dir, void *buf, size_t len,
-		     unsigned timeout)
+		     enum mmc_dir dir, void *buf, size_t len, unsigned timeout)
 {
 	memset(c, 0, sizeof(*c));
 	c->cdb[0] = op;
@@ -100,8 +99,7 @@ void mmc_cdb_prevent_allow(struct mmc_cmd *c, bool prevent)
 	c->cdb[4] = prevent ? 1 : 0;
 }
 
-void mmc_cdb_start_stop(struct mmc_cmd *c, enum mmc_start_stop what,
-			bool immed)
+void mmc_cdb_start_stop(struct mmc_cmd *c, enum mmc_start_stop what, bool immed)
 {
 	cmd_init(c, MMC_OP_START_STOP_UNIT, 6, MMC_DIR_NONE, NULL, 0,
 		 MMC_TIMEOUT_LOAD);
@@ -125,9 +123,8 @@ void mmc_cdb_synchronize_cache(struct mmc_cmd *c, bool immed)
 	c->cdb[1] = immed ? 0x02 : 0;
 }
 
-void mmc_cdb_close_track_session(struct mmc_cmd *c,
-				 enum mmc_close_function fn, uint16_t track,
-				 bool immed)
+void mmc_cdb_close_track_session(struct mmc_cmd *c, enum mmc_close_function fn,
+				 uint16_t track, bool immed)
 {
 	cmd_init(c, MMC_OP_CLOSE_TRACK_SESSION, 10, MMC_DIR_NONE, NULL, 0,
 		 immed ? MMC_TIMEOUT_IMMED : MMC_TIMEOUT_CLOSE);
@@ -155,8 +152,7 @@ void mmc_cdb_write10(struct mmc_cmd *c, int32_t lba, uint16_t blocks,
 	cds_put_be16(c->cdb + 7, blocks);
 }
 
-void mmc_cdb_read10(struct mmc_cmd *c, int32_t lba, uint16_t blocks,
-		    void *buf)
+void mmc_cdb_read10(struct mmc_cmd *c, int32_t lba, uint16_t blocks, void *buf)
 {
 	cmd_init(c, MMC_OP_READ10, 10, MMC_DIR_FROM_DEV, buf,
 		 (size_t)blocks * MMC_BLOCK_SIZE, MMC_TIMEOUT_DEFAULT);
@@ -197,13 +193,13 @@ static void copy_ascii(char *dst, size_t dstsize, const uint8_t *buf,
 	dst[k] = '\0';
 }
 
-int mmc_parse_inquiry(const uint8_t *buf, size_t len,
-		      struct mmc_inquiry *out)
+int mmc_parse_inquiry(const uint8_t *buf, size_t len, struct mmc_inquiry *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (len < 5)
-		return cds_error(-EPROTO, "INQUIRY reply too short (%zu "
-					  "bytes)",
+		return cds_error(-EPROTO,
+				 "INQUIRY reply too short (%zu "
+				 "bytes)",
 				 len);
 	/* additional length at byte 4 */
 	if ((size_t)buf[4] + 5 < len)
@@ -225,13 +221,13 @@ static size_t reply_len(const uint8_t *buf, size_t len, size_t field_len,
 
 	if (len < field_len)
 		return len;
-	claimed = (field_len == 4 ? cds_get_be32(buf) : cds_get_be16(buf)) +
-		  hdr;
+	claimed =
+	    (field_len == 4 ? cds_get_be32(buf) : cds_get_be16(buf)) + hdr;
 	return claimed < len ? claimed : len;
 }
 
-void mmc_cdb_get_configuration(struct mmc_cmd *c, uint8_t rt,
-			       uint16_t start, void *buf, uint16_t alloc)
+void mmc_cdb_get_configuration(struct mmc_cmd *c, uint8_t rt, uint16_t start,
+			       void *buf, uint16_t alloc)
 {
 	cmd_init(c, MMC_OP_GET_CONFIGURATION, 10, MMC_DIR_FROM_DEV, buf, alloc,
 		 MMC_TIMEOUT_DEFAULT);
@@ -245,14 +241,16 @@ int mmc_parse_configuration(const uint8_t *buf, size_t len,
 {
 	memset(out, 0, sizeof(*out));
 	if (len < 8)
-		return cds_error(-EPROTO, "GET CONFIGURATION reply too short "
-					  "(%zu bytes)",
+		return cds_error(-EPROTO,
+				 "GET CONFIGURATION reply too short "
+				 "(%zu bytes)",
 				 len);
 	out->data_len = (size_t)cds_get_be32(buf) + 4;
 	out->len = reply_len(buf, len, 4, 4);
 	if (out->len < 8)
-		return cds_error(-EPROTO, "GET CONFIGURATION reply claims "
-					  "%zu bytes, less than its header",
+		return cds_error(-EPROTO,
+				 "GET CONFIGURATION reply claims "
+				 "%zu bytes, less than its header",
 				 out->data_len);
 	out->current_profile = cds_get_be16(buf + 6);
 	return 0;
@@ -285,8 +283,8 @@ int mmc_config_next_feature(const uint8_t *buf, size_t len, size_t *pos,
 	return 1;
 }
 
-int mmc_feature_profiles(const struct mmc_feature_desc *f,
-			 uint16_t *profiles, bool *current, size_t max)
+int mmc_feature_profiles(const struct mmc_feature_desc *f, uint16_t *profiles,
+			 bool *current, size_t max)
 {
 	size_t i, n;
 
@@ -316,8 +314,9 @@ int mmc_parse_disc_info(const uint8_t *buf, size_t len,
 	memset(out, 0, sizeof(*out));
 	/* up to the MSBs of the session and track counts */
 	if (n < 12)
-		return cds_error(-EPROTO, "READ DISC INFORMATION reply too "
-					  "short (%zu of 12 bytes)",
+		return cds_error(-EPROTO,
+				 "READ DISC INFORMATION reply too "
+				 "short (%zu of 12 bytes)",
 				 n);
 	out->erasable = buf[2] & 0x10;
 	out->last_session_state = (buf[2] >> 2) & 0x03;
@@ -361,8 +360,9 @@ int mmc_parse_track_info(const uint8_t *buf, size_t len,
 	memset(out, 0, sizeof(*out));
 	/* up to the track size; the MSBs and later fields are optional */
 	if (n < 28)
-		return cds_error(-EPROTO, "READ TRACK INFORMATION reply too "
-					  "short (%zu of 28 bytes)",
+		return cds_error(-EPROTO,
+				 "READ TRACK INFORMATION reply too "
+				 "short (%zu of 28 bytes)",
 				 n);
 	out->track = buf[2];
 	out->session = buf[3];
@@ -396,13 +396,13 @@ void mmc_cdb_read_capacity(struct mmc_cmd *c, void *buf)
 		 MMC_READ_CAPACITY_LEN, MMC_TIMEOUT_DEFAULT);
 }
 
-int mmc_parse_capacity(const uint8_t *buf, size_t len,
-		       struct mmc_capacity *out)
+int mmc_parse_capacity(const uint8_t *buf, size_t len, struct mmc_capacity *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (len < MMC_READ_CAPACITY_LEN)
-		return cds_error(-EPROTO, "READ CAPACITY reply too short "
-					  "(%zu of 8 bytes)",
+		return cds_error(-EPROTO,
+				 "READ CAPACITY reply too short "
+				 "(%zu of 8 bytes)",
 				 len);
 	out->last_lba = cds_get_be32(buf);
 	out->block_len = cds_get_be32(buf + 4);
@@ -423,18 +423,19 @@ void mmc_cdb_read_toc(struct mmc_cmd *c, enum mmc_toc_format fmt, bool msf,
 /* A 4-byte TOC address field: LBA, or 0,M,S,F. */
 static int32_t toc_addr(const uint8_t *p, bool msf)
 {
-	return msf ? mmc_msf_to_lba(p[1], p[2], p[3]) : (int32_t)cds_get_be32(p);
+	return msf ? mmc_msf_to_lba(p[1], p[2], p[3])
+		   : (int32_t)cds_get_be32(p);
 }
 
-int mmc_parse_toc(const uint8_t *buf, size_t len, bool msf,
-		  struct mmc_toc *out)
+int mmc_parse_toc(const uint8_t *buf, size_t len, bool msf, struct mmc_toc *out)
 {
 	size_t n = reply_len(buf, len, 2, 2), p;
 
 	memset(out, 0, sizeof(*out));
 	if (n < 4)
-		return cds_error(-EPROTO, "READ TOC reply too short (%zu "
-					  "bytes)",
+		return cds_error(-EPROTO,
+				 "READ TOC reply too short (%zu "
+				 "bytes)",
 				 n);
 	out->first = buf[2];
 	out->last = buf[3];
@@ -443,8 +444,9 @@ int mmc_parse_toc(const uint8_t *buf, size_t len, bool msf,
 		struct mmc_toc_entry *e;
 
 		if (out->n == MMC_TOC_MAX_ENTRIES)
-			return cds_error(-EPROTO, "READ TOC reply has more "
-						  "than %d tracks",
+			return cds_error(-EPROTO,
+					 "READ TOC reply has more "
+					 "than %d tracks",
 					 MMC_TOC_MAX_ENTRIES);
 		e = &out->e[out->n++];
 		e->adr = buf[p + 1] >> 4;
@@ -462,8 +464,9 @@ int mmc_parse_toc_session_info(const uint8_t *buf, size_t len, bool msf,
 
 	memset(out, 0, sizeof(*out));
 	if (n < 12)
-		return cds_error(-EPROTO, "READ TOC session info too short "
-					  "(%zu of 12 bytes)",
+		return cds_error(-EPROTO,
+				 "READ TOC session info too short "
+				 "(%zu of 12 bytes)",
 				 n);
 	out->first_session = buf[2];
 	out->last_session = buf[3];
@@ -474,16 +477,16 @@ int mmc_parse_toc_session_info(const uint8_t *buf, size_t len, bool msf,
 	return 0;
 }
 
-int mmc_parse_toc_raw(const uint8_t *buf, size_t len,
-		      struct mmc_raw_toc *out)
+int mmc_parse_toc_raw(const uint8_t *buf, size_t len, struct mmc_raw_toc *out)
 {
 	size_t n = reply_len(buf, len, 2, 2), p;
 
 	out->n = 0;
 	out->first_session = out->last_session = 0;
 	if (n < 4)
-		return cds_error(-EPROTO, "raw TOC reply too short (%zu "
-					  "bytes)",
+		return cds_error(-EPROTO,
+				 "raw TOC reply too short (%zu "
+				 "bytes)",
 				 n);
 	out->first_session = buf[2];
 	out->last_session = buf[3];
@@ -491,8 +494,9 @@ int mmc_parse_toc_raw(const uint8_t *buf, size_t len,
 		struct mmc_raw_toc_entry *e;
 
 		if (out->n == MMC_RAW_TOC_MAX)
-			return cds_error(-EPROTO, "raw TOC has more than %d "
-						  "entries",
+			return cds_error(-EPROTO,
+					 "raw TOC has more than %d "
+					 "entries",
 					 MMC_RAW_TOC_MAX);
 		e = &out->e[out->n++];
 		e->session = buf[p];
@@ -523,8 +527,9 @@ int mmc_parse_atip(const uint8_t *buf, size_t len, struct mmc_atip *out)
 	memset(out, 0, sizeof(*out));
 	/* through the last possible lead-out M:S:F at 12-14 */
 	if (n < 15)
-		return cds_error(-EPROTO, "ATIP reply too short (%zu of 15 "
-					  "bytes)",
+		return cds_error(-EPROTO,
+				 "ATIP reply too short (%zu of 15 "
+				 "bytes)",
 				 n);
 	out->rw = buf[6] & 0x40;
 	out->a1_valid = buf[6] & 0x04;
@@ -553,17 +558,20 @@ static int find_mode_page(const uint8_t *buf, size_t len, uint8_t code,
 	size_t n = reply_len(buf, len, 2, 2), p, want;
 
 	if (n < MMC_MODE_HEADER_LEN)
-		return cds_error(-EPROTO, "MODE SENSE reply too short (%zu "
-					  "bytes)",
+		return cds_error(-EPROTO,
+				 "MODE SENSE reply too short (%zu "
+				 "bytes)",
 				 n);
 	p = MMC_MODE_HEADER_LEN + cds_get_be16(buf + 6);
 	if (p + 2 > n)
-		return cds_error(-EPROTO, "MODE SENSE reply holds no page "
-					  "%02Xh",
+		return cds_error(-EPROTO,
+				 "MODE SENSE reply holds no page "
+				 "%02Xh",
 				 code);
 	if ((buf[p] & 0x3F) != code)
-		return cds_error(-EPROTO, "MODE SENSE returned page %02Xh "
-					  "instead of %02Xh",
+		return cds_error(-EPROTO,
+				 "MODE SENSE returned page %02Xh "
+				 "instead of %02Xh",
 				 buf[p] & 0x3F, code);
 	want = 2 + (size_t)buf[p + 1];
 	*off = p;
@@ -584,8 +592,9 @@ int mmc_parse_write_params(const uint8_t *buf, size_t len,
 		return rc;
 	/* through the session format byte */
 	if (n < 9)
-		return cds_error(-EPROTO, "write parameters page too short "
-					  "(%zu of 9 bytes)",
+		return cds_error(-EPROTO,
+				 "write parameters page too short "
+				 "(%zu of 9 bytes)",
 				 n);
 	pg = buf + off;
 	out->ps = pg[0] & 0x80;
@@ -624,8 +633,9 @@ int mmc_cdb_mode_select_write_params(struct mmc_cmd *c,
 	uint8_t *pg = buf + MMC_MODE_HEADER_LEN;
 
 	if (plen < 14 || size < total)
-		return cds_error(-EINVAL, "MODE SELECT: no room for a %u-byte "
-					  "write parameters page",
+		return cds_error(-EINVAL,
+				 "MODE SELECT: no room for a %u-byte "
+				 "write parameters page",
 				 plen);
 	memset(buf, 0, total);
 	cmd_init(c, MMC_OP_MODE_SELECT10, 10, MMC_DIR_TO_DEV, buf, total,
@@ -667,8 +677,9 @@ int mmc_parse_caps(const uint8_t *buf, size_t len, struct mmc_caps *out)
 		return rc;
 	/* through the mechanism byte 6 */
 	if (n < 7)
-		return cds_error(-EPROTO, "capabilities page too short (%zu "
-					  "of 7 bytes)",
+		return cds_error(-EPROTO,
+				 "capabilities page too short (%zu "
+				 "of 7 bytes)",
 				 n);
 	pg = buf + off;
 	out->read_cdr = pg[2] & 0x01;
@@ -702,10 +713,11 @@ int mmc_parse_caps(const uint8_t *buf, size_t len, struct mmc_caps *out)
 	if (n >= 32) {
 		size_t want = cds_get_be16(pg + 30);
 
-		for (i = 0; i < want && 32 + 4 * i + 4 <= n &&
-			    i < MMC_CAPS_MAX_SPEEDS;
+		for (i = 0;
+		     i < want && 32 + 4 * i + 4 <= n && i < MMC_CAPS_MAX_SPEEDS;
 		     i++)
-			out->write_speeds[i] = cds_get_be16(pg + 32 + 4 * i + 2);
+			out->write_speeds[i] =
+			    cds_get_be16(pg + 32 + 4 * i + 2);
 		out->nwrite_speeds = (unsigned)i;
 	}
 	return 0;

@@ -22,20 +22,20 @@
 
 /* Timeouts in ms (mmc-reference 1.5, libburn's values). */
 #define MMC_TIMEOUT_DEFAULT 30000u
-#define MMC_TIMEOUT_WRITE 200000u
-#define MMC_TIMEOUT_IMMED 200000u
-#define MMC_TIMEOUT_CLOSE 3600000u
-#define MMC_TIMEOUT_SYNC 3600000u
-#define MMC_TIMEOUT_BLANK 18000000u
-#define MMC_TIMEOUT_LOAD 300000u
+#define MMC_TIMEOUT_WRITE   200000u
+#define MMC_TIMEOUT_IMMED   200000u
+#define MMC_TIMEOUT_CLOSE   3600000u
+#define MMC_TIMEOUT_SYNC    3600000u
+#define MMC_TIMEOUT_BLANK   18000000u
+#define MMC_TIMEOUT_LOAD    300000u
 
 #define MMC_BLOCK_SIZE 2048u
 
 /* Standard allocation lengths. */
-#define MMC_SENSE_ALLOC 18u
-#define MMC_INQUIRY_ALLOC 36u
-#define MMC_DISC_INFO_ALLOC 34u
-#define MMC_TRACK_INFO_ALLOC 48u
+#define MMC_SENSE_ALLOC	      18u
+#define MMC_INQUIRY_ALLOC     36u
+#define MMC_DISC_INFO_ALLOC   34u
+#define MMC_TRACK_INFO_ALLOC  48u
 #define MMC_READ_CAPACITY_LEN 8u
 
 /* Name of an opcode for messages: "WRITE(10)", "READ TOC/PMA/ATIP". */
@@ -64,9 +64,8 @@ void mmc_cdb_start_stop(struct mmc_cmd *c, enum mmc_start_stop what,
 void mmc_cdb_set_cd_speed(struct mmc_cmd *c, uint16_t read_kbps,
 			  uint16_t write_kbps);
 void mmc_cdb_synchronize_cache(struct mmc_cmd *c, bool immed);
-void mmc_cdb_close_track_session(struct mmc_cmd *c,
-				 enum mmc_close_function fn, uint16_t track,
-				 bool immed);
+void mmc_cdb_close_track_session(struct mmc_cmd *c, enum mmc_close_function fn,
+				 uint16_t track, bool immed);
 void mmc_cdb_blank(struct mmc_cmd *c, enum mmc_blank_type type,
 		   uint32_t address, bool immed);
 
@@ -76,8 +75,7 @@ void mmc_cdb_blank(struct mmc_cmd *c, enum mmc_blank_type type,
  * (SAO pre-gap at -150). */
 void mmc_cdb_write10(struct mmc_cmd *c, int32_t lba, uint16_t blocks,
 		     const void *buf);
-void mmc_cdb_read10(struct mmc_cmd *c, int32_t lba, uint16_t blocks,
-		    void *buf);
+void mmc_cdb_read10(struct mmc_cmd *c, int32_t lba, uint16_t blocks, void *buf);
 
 /* --- inquiries ----------------------------------------------------- */
 
@@ -91,13 +89,12 @@ struct mmc_inquiry {
 	uint8_t version;
 	char vendor[9], product[17], revision[5]; /* trailing blanks cut */
 };
-int mmc_parse_inquiry(const uint8_t *buf, size_t len,
-		      struct mmc_inquiry *out);
+int mmc_parse_inquiry(const uint8_t *buf, size_t len, struct mmc_inquiry *out);
 
 /* GET CONFIGURATION: @rt 0 all features, 1 current only, 2 exactly
  * @start. */
-void mmc_cdb_get_configuration(struct mmc_cmd *c, uint8_t rt,
-			       uint16_t start, void *buf, uint16_t alloc);
+void mmc_cdb_get_configuration(struct mmc_cmd *c, uint8_t rt, uint16_t start,
+			       void *buf, uint16_t alloc);
 struct mmc_config {
 	uint16_t current_profile;
 	size_t data_len; /* bytes the drive has (header length + 4) */
@@ -121,8 +118,8 @@ int mmc_config_next_feature(const uint8_t *buf, size_t len, size_t *pos,
 			    struct mmc_feature_desc *out);
 /* The profiles of feature 0000h's list; returns their number (up to
  * @max stored) or -EPROTO. */
-int mmc_feature_profiles(const struct mmc_feature_desc *f,
-			 uint16_t *profiles, bool *current, size_t max);
+int mmc_feature_profiles(const struct mmc_feature_desc *f, uint16_t *profiles,
+			 bool *current, size_t max);
 
 void mmc_cdb_read_disc_info(struct mmc_cmd *c, void *buf, uint16_t alloc);
 struct mmc_disc_info {
@@ -206,13 +203,13 @@ int mmc_parse_toc_session_info(const uint8_t *buf, size_t len, bool msf,
 			       struct mmc_toc_session_info *out);
 
 /* Raw TOC (format 2): up to 99 sessions of A0/A1/A2/B0/C0 and 99 tracks. */
-#define MMC_RAW_TOC_MAX 600
-#define MMC_RAW_TOC_ALLOC (4 + 11 * MMC_RAW_TOC_MAX)
+#define MMC_RAW_TOC_MAX	      600
+#define MMC_RAW_TOC_ALLOC     (4 + 11 * MMC_RAW_TOC_MAX)
 #define MMC_POINT_FIRST_TRACK 0xA0
-#define MMC_POINT_LAST_TRACK 0xA1
-#define MMC_POINT_LEADOUT 0xA2
-#define MMC_POINT_NEXT_AREA 0xB0
-#define MMC_POINT_LEAD_IN 0xC0
+#define MMC_POINT_LAST_TRACK  0xA1
+#define MMC_POINT_LEADOUT     0xA2
+#define MMC_POINT_NEXT_AREA   0xB0
+#define MMC_POINT_LEAD_IN     0xC0
 struct mmc_raw_toc_entry {
 	uint8_t session, adr, control, tno, point;
 	uint8_t min, sec, frame, zero, pmin, psec, pframe;
@@ -222,23 +219,22 @@ struct mmc_raw_toc {
 	unsigned n;
 	struct mmc_raw_toc_entry e[MMC_RAW_TOC_MAX];
 };
-int mmc_parse_toc_raw(const uint8_t *buf, size_t len,
-		      struct mmc_raw_toc *out);
+int mmc_parse_toc_raw(const uint8_t *buf, size_t len, struct mmc_raw_toc *out);
 /* The PMIN:PSEC:PFRAME of an entry as an LBA. */
 int32_t mmc_raw_toc_paddr(const struct mmc_raw_toc_entry *e);
 
 struct mmc_atip {
-	bool rw;	     /* byte 6 b6: CD-RW */
-	bool a1_valid;	     /* byte 6 b2 */
-	int32_t lead_in;     /* start of the first lead-in (negative) */
+	bool rw;	      /* byte 6 b6: CD-RW */
+	bool a1_valid;	      /* byte 6 b2 */
+	int32_t lead_in;      /* start of the first lead-in (negative) */
 	int32_t last_leadout; /* last possible lead-out start */
 };
 int mmc_parse_atip(const uint8_t *buf, size_t len, struct mmc_atip *out);
 
 /* --- MODE SENSE(10) / MODE SELECT(10) -------------------------------- */
 
-#define MMC_MODE_HEADER_LEN 8u
-#define MMC_PAGE05_LEN 0x32u /* page length byte: 50, i.e. 52 bytes */
+#define MMC_MODE_HEADER_LEN  8u
+#define MMC_PAGE05_LEN	     0x32u /* page length byte: 50, i.e. 52 bytes */
 #define MMC_MODE_SENSE_ALLOC 256u
 
 enum mmc_page_control {

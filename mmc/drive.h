@@ -50,12 +50,12 @@ struct mmc_session {
 };
 
 #define MMC_MAX_SESSIONS 160
-#define MMC_MAX_TRACKS 160
+#define MMC_MAX_TRACKS	 160
 
 struct mmc_disc {
 	uint16_t profile; /* enum mmc_profile; MMC_PROFILE_NONE if no medium */
-	const char *media_name;		/* "CD-R", "CD-RW", ... */
-	enum mmc_disc_status status;	/* empty / appendable / finalized */
+	const char *media_name;	     /* "CD-R", "CD-RW", ... */
+	enum mmc_disc_status status; /* empty / appendable / finalized */
 	enum mmc_session_state last_session_state;
 	bool erasable;
 	/* sessions[0..nsessions) are the recorded ones: complete, plus an
@@ -64,25 +64,24 @@ struct mmc_disc {
 	struct mmc_session sessions[MMC_MAX_SESSIONS];
 	unsigned ntracks;
 	struct mmc_track tracks[MMC_MAX_TRACKS];
-	bool nwa_valid;	      /* a new track can be written at nwa */
-	uint32_t nwa;	      /* next writable address */
-	uint32_t free_blocks; /* from nwa up to the last possible lead-out */
-	uint32_t capacity;    /* last possible lead-out start (ATIP on CD) */
+	bool nwa_valid;	       /* a new track can be written at nwa */
+	uint32_t nwa;	       /* next writable address */
+	uint32_t free_blocks;  /* from nwa up to the last possible lead-out */
+	uint32_t capacity;     /* last possible lead-out start (ATIP on CD) */
 	int32_t lead_in_start; /* ATIP lead-in start LBA (CD), else 0 */
-	uint16_t next_track;	/* number of the invisible track */
+	uint16_t next_track;   /* number of the invisible track */
 };
 
 /* Open flags */
 #define MMC_DRIVE_READ_ONLY 0x1 /* never send write-type commands */
-#define MMC_DRIVE_EXCL 0x2	/* O_EXCL on device nodes */
+#define MMC_DRIVE_EXCL	    0x2 /* O_EXCL on device nodes */
 
 /*
  * Open @device: a block or sg device node goes through SG_IO, a regular
  * file must be a virtual disc (emulator).  Waits for the drive to become
  * ready (TEST UNIT READY polling, as burners do).
  */
-int mmc_drive_open(const char *device, unsigned flags,
-		   struct mmc_drive **out);
+int mmc_drive_open(const char *device, unsigned flags, struct mmc_drive **out);
 
 /* Use an already opened transport; the drive owns it from now on (also
  * on failure). */
@@ -160,8 +159,7 @@ int mmc_drive_eject(struct mmc_drive *d);
 
 /* Long-operation progress callback, 0..1; may be NULL. */
 typedef void (*mmc_progress_fn)(double fraction, void *ctx);
-void mmc_drive_set_progress(struct mmc_drive *d, mmc_progress_fn fn,
-			    void *ctx);
+void mmc_drive_set_progress(struct mmc_drive *d, mmc_progress_fn fn, void *ctx);
 
 /* Name of a profile for humans ("CD-R", "DVD+R", "no medium"). */
 const char *mmc_profile_name(uint16_t profile);

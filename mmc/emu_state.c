@@ -10,8 +10,8 @@
 static const uint8_t emu_magic[8] = {'C', 'D', 'S', 'E', 'M', 'U', 'S', 'T'};
 
 /* ATIP values seen on real media (mmc-reference 3.1). */
-#define EMU_LEADOUT_80MIN 359849 /* 79:59:74 */
-#define EMU_LEADOUT_74MIN 335975 /* 74:41:50 */
+#define EMU_LEADOUT_80MIN 359849   /* 79:59:74 */
+#define EMU_LEADOUT_74MIN 335975   /* 74:41:50 */
 #define EMU_LEAD_IN_START (-12490) /* 97:15:35 */
 
 uint32_t emu_media_capacity(enum mmc_emu_media media)
@@ -66,8 +66,8 @@ uint32_t emu_track_end(const struct emu_track *t)
 	return t->start + t->blocks + MMC_CD_RUNOUT;
 }
 
-bool emu_session_tracks(const struct emu_medium *m, unsigned s,
-			unsigned *first, unsigned *last)
+bool emu_session_tracks(const struct emu_medium *m, unsigned s, unsigned *first,
+			unsigned *last)
 {
 	bool found = false;
 
@@ -101,8 +101,7 @@ uint32_t emu_next_session_start(const struct emu_medium *m)
 
 bool emu_session_open(const struct emu_medium *m)
 {
-	return m->ntracks > 0 &&
-	       m->tracks[m->ntracks - 1].session > m->nclosed;
+	return m->ntracks > 0 && m->tracks[m->ntracks - 1].session > m->nclosed;
 }
 
 const struct emu_track *emu_incomplete_track(const struct emu_medium *m)
@@ -273,7 +272,8 @@ int emu_state_decode_slot(const uint8_t *buf, size_t len,
 	m.nclosed = p[3];
 	m.ntracks = p[4];
 	for (unsigned i = 0; i < m.ntracks; i++) {
-		const uint8_t *r = p + EMU_PAYLOAD_HEADER + i * EMU_TRACK_RECORD;
+		const uint8_t *r =
+		    p + EMU_PAYLOAD_HEADER + i * EMU_TRACK_RECORD;
 		struct emu_track *t = &m.tracks[i];
 
 		t->start = cds_get_be32(r);

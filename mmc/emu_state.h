@@ -36,14 +36,14 @@
 #include "emu.h"
 #include "mmc_const.h"
 
-#define EMU_BLOCK 2048u
-#define EMU_SLOT_SIZE 4096u
-#define EMU_TRAILER_SIZE (2 * EMU_SLOT_SIZE)
-#define EMU_STATE_VERSION 1u
-#define EMU_SLOT_HEADER 24u
+#define EMU_BLOCK	   2048u
+#define EMU_SLOT_SIZE	   4096u
+#define EMU_TRAILER_SIZE   (2 * EMU_SLOT_SIZE)
+#define EMU_STATE_VERSION  1u
+#define EMU_SLOT_HEADER	   24u
 #define EMU_PAYLOAD_HEADER 8u
-#define EMU_TRACK_RECORD 16u
-#define EMU_MAX_TRACKS MMC_CD_MAX_TRACKS
+#define EMU_TRACK_RECORD   16u
+#define EMU_MAX_TRACKS	   MMC_CD_MAX_TRACKS
 
 enum emu_track_state {
 	EMU_TRACK_OPEN = 1,	/* being written (TAO, not yet synced) */
@@ -52,12 +52,12 @@ enum emu_track_state {
 };
 
 struct emu_track {
-	uint32_t start;	 /* first LBA */
-	uint32_t blocks; /* user blocks recorded (run-out not included) */
-	uint8_t session; /* 1-based */
-	uint8_t state;	 /* enum emu_track_state */
-	uint8_t control; /* TOC CONTROL nibble from page 05 track mode */
-	uint8_t block_type;	/* page 05 data block type: 8 or 10 */
+	uint32_t start;	    /* first LBA */
+	uint32_t blocks;    /* user blocks recorded (run-out not included) */
+	uint8_t session;    /* 1-based */
+	uint8_t state;	    /* enum emu_track_state */
+	uint8_t control;    /* TOC CONTROL nibble from page 05 track mode */
+	uint8_t block_type; /* page 05 data block type: 8 or 10 */
 	uint8_t session_format; /* page 05 session format: 00, 10, 20 */
 };
 
@@ -84,8 +84,8 @@ uint32_t emu_track_end(const struct emu_track *t);
 
 /* Index range [*first, *last] of the tracks of session @s; false if the
  * session has no tracks. */
-bool emu_session_tracks(const struct emu_medium *m, unsigned s,
-			unsigned *first, unsigned *last);
+bool emu_session_tracks(const struct emu_medium *m, unsigned s, unsigned *first,
+			unsigned *last);
 
 /* A2 (lead-out start) of closed session @s (1..nclosed). */
 uint32_t emu_session_leadout(const struct emu_medium *m, unsigned s);

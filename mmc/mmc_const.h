@@ -162,13 +162,13 @@ enum mmc_write_type {
 };
 
 enum mmc_multi_session {
-	MMC_MULTI_CLOSE_DISC = 0,	/* no B0 pointer */
+	MMC_MULTI_CLOSE_DISC = 0,      /* no B0 pointer */
 	MMC_MULTI_CLOSE_DISC_B0FF = 1, /* B0 = FF:FF:FF */
-	MMC_MULTI_APPENDABLE = 3,	/* B0 = next program area */
+	MMC_MULTI_APPENDABLE = 3,      /* B0 = next program area */
 };
 
 #define MMC_PAGE_WRITE_PARAMETERS 0x05
-#define MMC_PAGE_CAPABILITIES 0x2A
+#define MMC_PAGE_CAPABILITIES	  0x2A
 
 /* CLOSE TRACK/SESSION close functions (mmc-reference 2.7) */
 enum mmc_close_function {
@@ -192,17 +192,17 @@ enum mmc_blank_type {
 };
 
 /* SCSI status bytes */
-#define MMC_STATUS_GOOD 0x00
+#define MMC_STATUS_GOOD		   0x00
 #define MMC_STATUS_CHECK_CONDITION 0x02
 
 /* CD geometry (mmc-reference 3.1) */
-#define MMC_CD_PREGAP 150
-#define MMC_CD_RUNOUT 2
-#define MMC_CD_GAP_FIRST 11400 /* lead-out 6750 + lead-in 4500 + pregap */
-#define MMC_CD_GAP_LATER 6900  /* lead-out 2250 + lead-in 4500 + pregap */
+#define MMC_CD_PREGAP	     150
+#define MMC_CD_RUNOUT	     2
+#define MMC_CD_GAP_FIRST     11400 /* lead-out 6750 + lead-in 4500 + pregap */
+#define MMC_CD_GAP_LATER     6900  /* lead-out 2250 + lead-in 4500 + pregap */
 #define MMC_CD_LEADOUT_FIRST 6750
 #define MMC_CD_LEADOUT_LATER 2250
-#define MMC_CD_MIN_TRACK 300
-#define MMC_CD_MAX_TRACKS 99
+#define MMC_CD_MIN_TRACK     300
+#define MMC_CD_MAX_TRACKS    99
 
 #endif

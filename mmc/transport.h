@@ -34,11 +34,11 @@ struct mmc_cmd {
 	uint8_t cdb_len;
 	enum mmc_dir dir;
 	void *buf;
-	size_t len;	       /* transfer length in bytes */
-	unsigned timeout_ms;   /* 0 = the transport's default */
+	size_t len;	     /* transfer length in bytes */
+	unsigned timeout_ms; /* 0 = the transport's default */
 	/* results */
-	uint8_t status;	       /* SCSI status: GOOD or CHECK CONDITION */
-	size_t resid;	       /* bytes not transferred */
+	uint8_t status;		/* SCSI status: GOOD or CHECK CONDITION */
+	size_t resid;		/* bytes not transferred */
 	struct mmc_sense sense; /* valid after CHECK CONDITION */
 };
 

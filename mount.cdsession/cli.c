@@ -161,8 +161,8 @@ void cli_progress_done(struct cli_progress *p)
 }
 
 int cli_parse_options(const char *cmd, int argc, char **argv,
-			const struct option *extra, int (*on_opt)(int, void *),
-			void *ctx, int max_pos)
+		      const struct option *extra, int (*on_opt)(int, void *),
+		      void *ctx, int max_pos)
 {
 	struct option opts[8];
 	int n = 0, c;

@@ -15,8 +15,8 @@
 
 struct mmc_drive;
 
-#define CLI_EXIT_OK 0
-#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_OK    0
+#define CLI_EXIT_FAIL  1
 #define CLI_EXIT_USAGE 2
 
 /* Print "PROG: message" for @rc to stderr and return CLI_EXIT_FAIL. */
@@ -27,7 +27,7 @@ int cli_failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Print "PROG: msg" and the usage of @cmd to stderr; CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Print the usage of @cmd (NULL: all commands) to @f. */
 void cli_usage(FILE *f, const char *cmd);

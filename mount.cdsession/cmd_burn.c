@@ -86,14 +86,14 @@ static int burn_from_fd(struct mmc_burn *b, int fd, uint32_t blocks,
 		return -ENOMEM;
 	while (done < blocks) {
 		uint32_t n = blocks - done < BURN_CHUNK_BLOCKS
-				     ? blocks - done
-				     : BURN_CHUNK_BLOCKS;
+				 ? blocks - done
+				 : BURN_CHUNK_BLOCKS;
 		size_t want = (size_t)n * CDS_SECTOR_SIZE, got = 0;
 
 		while (got < want) {
-			ssize_t r = pread(fd, buf + got, want - got,
-					  (off_t)done * CDS_SECTOR_SIZE +
-						  (off_t)got);
+			ssize_t r =
+			    pread(fd, buf + got, want - got,
+				  (off_t)done * CDS_SECTOR_SIZE + (off_t)got);
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r <= 0) {
@@ -119,10 +119,10 @@ out:
 int cmd_burn(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"multi", no_argument, NULL, 'm'},
-		{"dummy", no_argument, NULL, 'd'},
-		{"speed", required_argument, NULL, 's'},
-		{0}};
+	    {"multi", no_argument, NULL, 'm'},
+	    {"dummy", no_argument, NULL, 'd'},
+	    {"speed", required_argument, NULL, 's'},
+	    {0}};
 	struct mmc_burn_opts bo = {0};
 	struct mmc_drive *d = NULL;
 	struct mmc_burn *b = NULL;
@@ -216,10 +216,9 @@ int cmd_fix(int argc, char **argv)
 	unsigned i;
 	int rc;
 
-	rc = cli_parse_options(strcmp(cli_progname, "cdsession-fix")
-					       == 0
-				       ? "cdsession-fix"
-				       : "fix",
+	rc = cli_parse_options(strcmp(cli_progname, "cdsession-fix") == 0
+				   ? "cdsession-fix"
+				   : "fix",
 			       argc, argv, NULL, NULL, NULL, 1);
 	if (rc >= 0)
 		return rc;
@@ -244,19 +243,21 @@ int cmd_fix(int argc, char **argv)
 	case MMC_DISC_INCOMPLETE:
 		break;
 	default:
-		rc = cds_error(-EMEDIUMTYPE, "%s discs have no sessions to "
-					     "close",
+		rc = cds_error(-EMEDIUMTYPE,
+			       "%s discs have no sessions to "
+			       "close",
 			       disc->media_name);
 		goto fail;
 	}
 	for (i = 0; i < disc->ntracks; i++) {
 		if (disc->tracks[i].damaged) {
-			rc = cds_error(-EIO,
-				       "track %u was left unfinished by an "
-				       "interrupted burn and cannot be "
-				       "closed%s",
-				       disc->tracks[i].number,
-				       disc->erasable ? "; blank the disc" : "");
+			rc =
+			    cds_error(-EIO,
+				      "track %u was left unfinished by an "
+				      "interrupted burn and cannot be "
+				      "closed%s",
+				      disc->tracks[i].number,
+				      disc->erasable ? "; blank the disc" : "");
 			goto fail;
 		}
 	}

@@ -24,11 +24,12 @@ static int media_opt(int c, void *ctx)
 int cmd_create(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"media", required_argument, NULL, 'm'}, {0}};
+	    {"media", required_argument, NULL, 'm'}, {0}};
 	enum mmc_emu_media media = MMC_EMU_CDR80;
 	int rc;
 
-	rc = cli_parse_options("create", argc, argv, opts, media_opt, &media, 1);
+	rc =
+	    cli_parse_options("create", argc, argv, opts, media_opt, &media, 1);
 	if (rc >= 0)
 		return rc;
 	if (optind >= argc)
@@ -52,8 +53,8 @@ static void print_picture(const struct mmc_disc *disc)
 	for (i = 0; i < disc->ntracks; i++) {
 		const struct mmc_track *t = &disc->tracks[i];
 		unsigned a = (unsigned)((uint64_t)t->start * WIDTH / cap);
-		unsigned b = (unsigned)((uint64_t)(t->start + t->blocks) *
-					WIDTH / cap);
+		unsigned b =
+		    (unsigned)((uint64_t)(t->start + t->blocks) * WIDTH / cap);
 		char mark = t->damaged ? '!' : t->complete ? '#' : '+';
 
 		for (col = a; col <= b && col < WIDTH; col++)
@@ -61,11 +62,10 @@ static void print_picture(const struct mmc_disc *disc)
 	}
 	for (i = 0; i < disc->nsessions; i++) {
 		const struct mmc_session *s = &disc->sessions[i];
-		uint32_t gap_end = disc->nwa_valid && i + 1 == disc->nsessions
-					   ? disc->nwa
-				   : i + 1 < disc->nsessions
-					   ? disc->sessions[i + 1].start
-					   : s->leadout;
+		uint32_t gap_end =
+		    disc->nwa_valid && i + 1 == disc->nsessions ? disc->nwa
+		    : i + 1 < disc->nsessions ? disc->sessions[i + 1].start
+					      : s->leadout;
 
 		if (!s->complete)
 			continue;
@@ -195,10 +195,9 @@ static int blank_opt(int c, void *ctx)
 
 int cmd_blank(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"all", no_argument, NULL, 'a'},
-		{"fast", no_argument, NULL, 'f'},
-		{0}};
+	static const struct option opts[] = {{"all", no_argument, NULL, 'a'},
+					     {"fast", no_argument, NULL, 'f'},
+					     {0}};
 	struct cli_progress *p;
 	struct mmc_drive *d;
 	bool all = false;

@@ -10,19 +10,18 @@ struct usage {
 };
 
 static const struct usage usages[] = {
-	{"create", "create [--media cdr74|cdr80|cdrw] FILE",
-	 "make a blank virtual disc (default cdr80)"},
-	{"toc", "toc [DEVICE]",
-	 "show the medium, its sessions and tracks, and the free space"},
-	{"msinfo", "msinfo [DEVICE]",
-	 "print last_sess_start,next_sess_start as cdrecord -msinfo"},
-	{"burn", "burn [--multi] [--dummy] [--speed N] [DEVICE] IMAGE",
-	 "write IMAGE as a TAO data track in a new session"},
-	{"blank", "blank [--fast|--all] [DEVICE]",
-	 "erase a CD-RW (--fast: TOC only, the default)"},
-	{"eject", "eject [DEVICE]", "unlock and open the tray"},
-	{"fix", "fix [DEVICE]",
-	 "close (finalize) the disc, as cdsession-fix"},
+    {"create", "create [--media cdr74|cdr80|cdrw] FILE",
+     "make a blank virtual disc (default cdr80)"},
+    {"toc", "toc [DEVICE]",
+     "show the medium, its sessions and tracks, and the free space"},
+    {"msinfo", "msinfo [DEVICE]",
+     "print last_sess_start,next_sess_start as cdrecord -msinfo"},
+    {"burn", "burn [--multi] [--dummy] [--speed N] [DEVICE] IMAGE",
+     "write IMAGE as a TAO data track in a new session"},
+    {"blank", "blank [--fast|--all] [DEVICE]",
+     "erase a CD-RW (--fast: TOC only, the default)"},
+    {"eject", "eject [DEVICE]", "unlock and open the tray"},
+    {"fix", "fix [DEVICE]", "close (finalize) the disc, as cdsession-fix"},
 };
 
 void cli_usage(FILE *f, const char *cmd)

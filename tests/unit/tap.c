@@ -63,8 +63,8 @@ int tap_is_str(const char *got, const char *want, const char *file, int line,
 	return cond;
 }
 
-int tap_is_mem(const void *got, const void *want, size_t len,
-	       const char *file, int line, const char *fmt, ...)
+int tap_is_mem(const void *got, const void *want, size_t len, const char *file,
+	       int line, const char *fmt, ...)
 {
 	va_list ap;
 	int cond = memcmp(got, want, len) == 0;

@@ -11,26 +11,26 @@
 #include <stdint.h>
 
 int tap_ok(int cond, const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 int tap_is_int(long long got, long long want, const char *file, int line,
 	       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 int tap_is_str(const char *got, const char *want, const char *file, int line,
 	       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-int tap_is_mem(const void *got, const void *want, size_t len,
-	       const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 6, 7)));
+int tap_is_mem(const void *got, const void *want, size_t len, const char *file,
+	       int line, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 /* Prints the plan; returns the exit status (0 if all passed). */
 int tap_done(void);
 /* A scratch directory made for this test binary and removed at tap_done(). */
 const char *tap_tmpdir(void);
 
 #define ok(cond, ...) tap_ok(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
-#define is_int(got, want, ...)                                              \
-	tap_is_int((long long)(got), (long long)(want), __FILE__, __LINE__, \
+#define is_int(got, want, ...)                                                 \
+	tap_is_int((long long)(got), (long long)(want), __FILE__, __LINE__,    \
 		   __VA_ARGS__)
-#define is_str(got, want, ...) \
+#define is_str(got, want, ...)                                                 \
 	tap_is_str((got), (want), __FILE__, __LINE__, __VA_ARGS__)
-#define is_mem(got, want, len, ...) \
+#define is_mem(got, want, len, ...)                                            \
 	tap_is_mem((got), (want), (len), __FILE__, __LINE__, __VA_ARGS__)
 
 #endif

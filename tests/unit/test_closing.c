@@ -71,7 +71,7 @@ int main(void)
 	       m.data + (size_t)(LAST + 16) * CDS_SECTOR_SIZE + 156, 34,
 	       "root directory record kept: it points at the old tree");
 	ok(out[0] == 0 && out[19 * CDS_SECTOR_SIZE] == 0 &&
-		   out[(size_t)N * CDS_SECTOR_SIZE - 1] == 0,
+	       out[(size_t)N * CDS_SECTOR_SIZE - 1] == 0,
 	   "system area and padding are zeros");
 
 	/* hostile: no terminator within the scan limit */

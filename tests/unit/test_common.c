@@ -80,8 +80,8 @@ static void test_common__file_source(void)
 	memset(buf, 0xff, sizeof(buf));
 	is_int(cds_source_read(src, 0, 2, buf), 0, "read both sectors");
 	ok(buf[0] == 'a' && buf[CDS_SECTOR_SIZE] == 'b' &&
-		   buf[CDS_SECTOR_SIZE + 100] == 0 &&
-		   buf[2 * CDS_SECTOR_SIZE - 1] == 0,
+	       buf[CDS_SECTOR_SIZE + 100] == 0 &&
+	       buf[2 * CDS_SECTOR_SIZE - 1] == 0,
 	   "partial sector padded with zeros");
 	rc = cds_source_read(src, 1, 2, buf);
 	is_int(rc, -EINVAL, "read past the end refused");
