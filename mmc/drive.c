@@ -643,6 +643,49 @@ static uint32_t round_up(uint32_t n, uint32_t unit)
 	return unit > 1 ? (n + unit - 1) / unit * unit : n;
 }
 
+/*
+ * The disc in @d, for the write-type operation @what: the drive may write,
+ * the medium is one we can write, and the disc is not closed.  On success
+ * *disc_out (the caller frees it) and *ops_out describe the medium.
+ */
+static int writable_disc(struct mmc_drive *d, const char *what,
+			 struct mmc_disc **disc_out,
+			 const struct mmc_profile_ops **ops_out)
+{
+	const struct mmc_profile_ops *ops;
+	struct mmc_disc *disc;
+	int rc;
+
+	rc = check_writable(d, what);
+	if (rc)
+		return rc;
+	disc = malloc(sizeof(*disc));
+	if (!disc)
+		return cds_error(-ENOMEM, "out of memory");
+	rc = mmc_drive_disc(d, disc);
+	if (rc)
+		goto fail;
+	ops = mmc_profile_ops(disc->profile);
+	if (!ops || !ops->begin || !ops->close_session) {
+		rc = cds_error(-EMEDIUMTYPE,
+			       "%s in %s: this medium cannot be "
+			       "written",
+			       disc->media_name, d->name);
+		goto fail;
+	}
+	if (disc->status == MMC_DISC_COMPLETE) {
+		rc = cds_error(-EROFS, "disc is closed (finalized); no more "
+				       "sessions can be written");
+		goto fail;
+	}
+	*disc_out = disc;
+	*ops_out = ops;
+	return 0;
+fail:
+	free(disc);
+	return rc;
+}
+
 int mmc_burn_begin(struct mmc_drive *d, const struct mmc_burn_opts *opts,
 		   uint32_t nblocks, struct mmc_burn **out)
 {
@@ -654,28 +697,9 @@ int mmc_burn_begin(struct mmc_drive *d, const struct mmc_burn_opts *opts,
 	int rc;
 
 	*out = NULL;
-	rc = check_writable(d, "burn");
+	rc = writable_disc(d, "burn", &disc, &ops);
 	if (rc)
 		return rc;
-	disc = malloc(sizeof(*disc));
-	if (!disc)
-		return cds_error(-ENOMEM, "out of memory");
-	rc = mmc_drive_disc(d, disc);
-	if (rc)
-		goto out;
-	ops = mmc_profile_ops(disc->profile);
-	if (!ops || !ops->begin) {
-		rc = cds_error(-EMEDIUMTYPE,
-			       "%s in %s: this medium cannot be "
-			       "written",
-			       disc->media_name, d->name);
-		goto out;
-	}
-	if (disc->status == MMC_DISC_COMPLETE) {
-		rc = cds_error(-EROFS, "disc is closed (finalized); no more "
-				       "sessions can be written");
-		goto out;
-	}
 	rc = check_no_open_work(disc);
 	if (rc)
 		goto out;
@@ -858,28 +882,9 @@ int mmc_drive_close_session(struct mmc_drive *d, bool multi)
 	struct mmc_disc *disc;
 	int rc;
 
-	rc = check_writable(d, "close the session");
+	rc = writable_disc(d, "close the session", &disc, &ops);
 	if (rc)
 		return rc;
-	disc = malloc(sizeof(*disc));
-	if (!disc)
-		return cds_error(-ENOMEM, "out of memory");
-	rc = mmc_drive_disc(d, disc);
-	if (rc)
-		goto out;
-	ops = mmc_profile_ops(disc->profile);
-	if (!ops || !ops->close_session) {
-		rc = cds_error(-EMEDIUMTYPE,
-			       "%s in %s: this medium cannot be "
-			       "written",
-			       disc->media_name, d->name);
-		goto out;
-	}
-	if (disc->status == MMC_DISC_COMPLETE) {
-		rc = cds_error(-EROFS, "disc is closed (finalized); no more "
-				       "sessions can be written");
-		goto out;
-	}
 	last = disc->nsessions ? &disc->sessions[disc->nsessions - 1] : NULL;
 	if (!last || last->complete) {
 		rc = cds_error(-ENOENT, "the disc has no open session to "

@@ -213,7 +213,6 @@ int cmd_fix(int argc, char **argv)
 {
 	struct mmc_drive *d = NULL;
 	struct mmc_disc *disc;
-	unsigned i;
 	int rc;
 
 	rc = cli_parse_options(strcmp(cli_progname, "cdsession-fix") == 0
@@ -249,18 +248,7 @@ int cmd_fix(int argc, char **argv)
 			       disc->media_name);
 		goto fail;
 	}
-	for (i = 0; i < disc->ntracks; i++) {
-		if (disc->tracks[i].damaged) {
-			rc =
-			    cds_error(-EIO,
-				      "track %u was left unfinished by an "
-				      "interrupted burn and cannot be "
-				      "closed%s",
-				      disc->tracks[i].number,
-				      disc->erasable ? "; blank the disc" : "");
-			goto fail;
-		}
-	}
+	/* the drive layer refuses a session holding a damaged track */
 	if (disc->last_session_state == MMC_SESSION_INCOMPLETE)
 		rc = mmc_drive_close_session(d, false);
 	else
