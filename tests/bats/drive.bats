@@ -234,6 +234,16 @@ setup() {
 	[ "$status" -eq 1 ]
 }
 
+@test "without a device the default burner is looked up (libcdio); none here" {
+	if ls /dev/sr* >/dev/null 2>&1; then
+		skip "this machine has an optical drive"
+	fi
+	run cds toc
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"no optical drive found"* ]]
+	[ "${#lines[@]}" -eq 1 ]
+}
+
 @test "help and usage" {
 	run cds --help
 	[ "$status" -eq 0 ]
