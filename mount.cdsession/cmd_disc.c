@@ -40,47 +40,47 @@ int cmd_create(int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
-/* One line picture of the disc: sessions, gaps, open track, free. */
+/* One line picture of the disc, in order: sessions with their size, the
+ * lead-out/lead-in gaps between them, then the free space or "closed". */
 static void print_picture(const struct mmc_disc *disc)
 {
-	enum { WIDTH = 60 };
-	char line[WIDTH + 1];
-	unsigned i, col;
-	uint32_t cap = disc->capacity ? disc->capacity : 1;
+	char sz[32];
+	uint32_t end = 0;
+	unsigned i, t;
 
-	memset(line, '.', WIDTH);
-	line[WIDTH] = '\0';
-	for (i = 0; i < disc->ntracks; i++) {
-		const struct mmc_track *t = &disc->tracks[i];
-		unsigned a = (unsigned)((uint64_t)t->start * WIDTH / cap);
-		unsigned b =
-		    (unsigned)((uint64_t)(t->start + t->blocks) * WIDTH / cap);
-		char mark = t->damaged ? '!' : t->complete ? '#' : '+';
-
-		for (col = a; col <= b && col < WIDTH; col++)
-			line[col] = mark;
-	}
+	printf("disc           |");
 	for (i = 0; i < disc->nsessions; i++) {
 		const struct mmc_session *s = &disc->sessions[i];
-		uint32_t gap_end =
-		    disc->nwa_valid && i + 1 == disc->nsessions ? disc->nwa
-		    : i + 1 < disc->nsessions ? disc->sessions[i + 1].start
-					      : s->leadout;
+		uint32_t last = s->start;
 
-		if (!s->complete)
-			continue;
-		for (col = (unsigned)((uint64_t)s->leadout * WIDTH / cap) + 1;
-		     col < WIDTH && col < (uint64_t)gap_end * WIDTH / cap;
-		     col++)
-			line[col] = '-';
+		if (i > 0 && s->start > end) {
+			cli_human_size((uint64_t)(s->start - end) * 2048, sz,
+				       sizeof(sz));
+			printf(" gap %s |", sz);
+		}
+		for (t = 0; t < disc->ntracks; t++)
+			if (disc->tracks[t].session == s->number &&
+			    disc->tracks[t].start + disc->tracks[t].blocks >
+				last)
+				last = disc->tracks[t].start +
+				       disc->tracks[t].blocks;
+		end = s->complete ? s->leadout : last;
+		cli_human_size((uint64_t)(end - s->start) * 2048, sz,
+			       sizeof(sz));
+		printf(" S%u %s%s |", s->number, sz,
+		       s->complete ? "" : " (open)");
 	}
-	if (disc->status == MMC_DISC_COMPLETE)
-		for (col = 0; col < WIDTH; col++)
-			if (line[col] == '.')
-				line[col] = ' ';
-	printf("disc           [%s]\n", line);
-	printf("               # data  - lead-out/lead-in gap  . free"
-	       "  + open track  ! damaged\n");
+	if (disc->status == MMC_DISC_COMPLETE) {
+		printf(" closed\n");
+		return;
+	}
+	if (disc->nwa_valid && disc->nwa > end && disc->nsessions) {
+		cli_human_size((uint64_t)(disc->nwa - end) * 2048, sz,
+			       sizeof(sz));
+		printf(" gap %s |", sz);
+	}
+	cli_human_size((uint64_t)disc->free_blocks * 2048, sz, sizeof(sz));
+	printf(" free %s |\n", sz);
 }
 
 static const char *status_text(const struct mmc_disc *disc)
