@@ -53,7 +53,7 @@ int iso_node_add_child(struct iso_node *dir, struct iso_node *child)
 	if (dir->nchildren == dir->children_cap) {
 		uint32_t cap = dir->children_cap ? dir->children_cap * 2 : 8;
 		struct iso_node **c =
-			reallocarray(dir->children, cap, sizeof(*c));
+		    reallocarray(dir->children, cap, sizeof(*c));
 
 		if (!c)
 			return -ENOMEM;
@@ -164,8 +164,9 @@ int iso_name_check(const char *name, size_t len)
 	if (len == 0)
 		return cds_error(-EINVAL, "empty file name");
 	if (len > 255)
-		return cds_error(-ENAMETOOLONG, "file name of %zu bytes is "
-						"longer than 255",
+		return cds_error(-ENAMETOOLONG,
+				 "file name of %zu bytes is "
+				 "longer than 255",
 				 len);
 	if (memchr(name, '/', len) || memchr(name, '\0', len))
 		return cds_error(-EINVAL, "file name contains '/' or NUL");
@@ -183,8 +184,8 @@ struct path_content {
 	int fd;
 };
 
-static int path_content_read(struct iso_content *c, uint64_t offset,
-			     void *buf, size_t len)
+static int path_content_read(struct iso_content *c, uint64_t offset, void *buf,
+			     size_t len)
 {
 	struct path_content *pc = (struct path_content *)c;
 	size_t done = 0;
@@ -204,8 +205,9 @@ static int path_content_read(struct iso_content *c, uint64_t offset,
 			return cds_error(-errno, "%s: %s", pc->path,
 					 strerror(errno));
 		if (n == 0)
-			return cds_error(-EIO, "%s: file shrank while being "
-					       "written",
+			return cds_error(-EIO,
+					 "%s: file shrank while being "
+					 "written",
 					 pc->path);
 		done += (size_t)n;
 	}
@@ -228,8 +230,8 @@ static void path_content_release(struct iso_content *c)
 }
 
 static const struct iso_content_ops path_content_ops = {
-	.read = path_content_read,
-	.release = path_content_release,
+    .read = path_content_read,
+    .release = path_content_release,
 };
 
 int iso_content_from_path(const char *path, struct iso_content **out)
