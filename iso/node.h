@@ -45,7 +45,7 @@ struct iso_content {
 int iso_content_from_path(const char *path, struct iso_content **out);
 
 struct iso_node {
-	char *name; /* UTF-8, no '/', not "." or ".."; "" for the root */
+	char *name;  /* UTF-8, no '/', not "." or ".."; "" for the root */
 	mode_t mode; /* type bits (S_IFREG, S_IFDIR, ...) and permissions */
 	uid_t uid;
 	gid_t gid;
