@@ -79,13 +79,14 @@
 #define EMU_PAGE2A_LEN	   (30 + 4 * EMU_PAGE2A_SPEEDS)
 #define EMU_CD_1X_KBS	   176 /* 176.4 kB/s, rounded down as drives do */
 #define EMU_BLOCKS_PER_SEC 75u
-#define EMU_PERSIST_EVERY  16384u /* blocks: 32 MiB; more often costs
-					 * burn throughput (measured 0.7 of dd
-					 * at 2 MiB) */
-#define EMU_BUFFER_BYTES   (2u * 1024 * 1024)
-#define EMU_MAX_TRANSFER   (1024u * 1024)
-#define EMU_REPLY_MAX	   8192
-#define EMU_NS		   1000000000ull
+#define EMU_PERSIST_EVERY                                                      \
+	16384u /* blocks: 32 MiB; more often costs                             \
+		* burn throughput (measured 0.7 of dd                          \
+		* at 2 MiB) */
+#define EMU_BUFFER_BYTES (2u * 1024 * 1024)
+#define EMU_MAX_TRANSFER (1024u * 1024)
+#define EMU_REPLY_MAX	 8192
+#define EMU_NS		 1000000000ull
 /* Blocks a closing session writes: lead-in + lead-out (3.1). */
 #define EMU_LEAD_IN 4500u
 /* Media event codes (GET EVENT STATUS, class media) */
