@@ -69,5 +69,8 @@ int cmd_burn(int argc, char **argv);
 int cmd_blank(int argc, char **argv);
 int cmd_eject(int argc, char **argv);
 int cmd_fix(int argc, char **argv);
+int cmd_mkimage(int argc, char **argv);
+/* not in the usage: lists a session as our reader sees it, for tests */
+int cmd_lsiso(int argc, char **argv);
 
 #endif

@@ -22,6 +22,10 @@ static const struct usage usages[] = {
      "erase a CD-RW (--fast: TOC only, the default)"},
     {"eject", "eject [DEVICE]", "unlock and open the tray"},
     {"fix", "fix [DEVICE]", "close (finalize) the disc, as cdsession-fix"},
+    {"mkimage",
+     "mkimage [-C last,next] [-M DEVICE|FILE] [-V VOLID] [--tag TAG] "
+     "-o OUT|- PATH...",
+     "build an ISO 9660 image as mkisofs -R -J; -M continues a session"},
 };
 
 void cli_usage(FILE *f, const char *cmd)
