@@ -1,4 +1,4 @@
-/* sector.c - a file or descriptor as a sector source. */
+/* sector.c - a file, a descriptor or a buffer as a sector source. */
 #include "sector.h"
 #include "error.h"
 
@@ -93,5 +93,59 @@ int cds_file_source_open(const char *path, struct cds_source **out)
 		close(fd);
 		return cds_error_wrap(rc, "%s", path);
 	}
+	return 0;
+}
+
+struct mem_source {
+	struct cds_source base;
+	const uint8_t *data;
+	size_t len;
+};
+
+static int mem_source_read(struct cds_source *src, uint32_t lba, uint32_t count,
+			   void *buf)
+{
+	struct mem_source *ms = (struct mem_source *)src;
+	size_t off = (size_t)lba * CDS_SECTOR_SIZE;
+	size_t want = (size_t)count * CDS_SECTOR_SIZE, have;
+
+	if (lba > src->nsectors || count > src->nsectors - lba)
+		return cds_error(-EINVAL,
+				 "read of sectors %u+%u outside the "
+				 "%u-sector source",
+				 lba, count, src->nsectors);
+	have = off < ms->len ? ms->len - off : 0;
+	if (have > want)
+		have = want;
+	if (have)
+		memcpy(buf, ms->data + off, have);
+	memset((uint8_t *)buf + have, 0, want - have);
+	return 0;
+}
+
+static void mem_source_close(struct cds_source *src)
+{
+	free(src);
+}
+
+static const struct cds_source_ops mem_source_ops = {mem_source_read,
+						     mem_source_close};
+
+int cds_mem_source_new(const void *data, size_t len, struct cds_source **out)
+{
+	struct mem_source *ms = calloc(1, sizeof(*ms));
+	size_t n = (len + CDS_SECTOR_SIZE - 1) / CDS_SECTOR_SIZE;
+
+	if (!ms)
+		return -ENOMEM;
+	if (n > UINT32_MAX) {
+		free(ms);
+		return cds_error(-EFBIG, "buffer too large for a source");
+	}
+	ms->base.ops = &mem_source_ops;
+	ms->base.nsectors = (uint32_t)n;
+	ms->data = data;
+	ms->len = len;
+	*out = &ms->base;
 	return 0;
 }

@@ -10,6 +10,7 @@
 #ifndef CDS_SECTOR_H
 #define CDS_SECTOR_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define CDS_SECTOR_SIZE 2048u
@@ -56,6 +57,11 @@ int cds_file_source_open(const char *path, struct cds_source **out);
 /* Like cds_file_source_open() on an already open descriptor, which the
  * source then owns. */
 int cds_fd_source_new(int fd, struct cds_source **out);
+
+/* @len bytes at @data (borrowed: it must outlive the source) as a
+ * source; a final partial sector reads as if padded with zeros.  For
+ * tests and fuzz targets, and images built in memory. */
+int cds_mem_source_new(const void *data, size_t len, struct cds_source **out);
 
 struct cds_sink;
 

@@ -50,6 +50,11 @@ int iso_node_add_child(struct iso_node *dir, struct iso_node *child)
 	if (iso_node_find_child(dir, child->name))
 		return cds_error(-EEXIST, "%s: a file named %s exists already",
 				 dir->name, child->name);
+	return iso_node_append_child(dir, child);
+}
+
+int iso_node_append_child(struct iso_node *dir, struct iso_node *child)
+{
 	if (dir->nchildren == dir->children_cap) {
 		uint32_t cap = dir->children_cap ? dir->children_cap * 2 : 8;
 		struct iso_node **c =

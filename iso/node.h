@@ -91,6 +91,11 @@ void iso_node_free(struct iso_node *n);
  * has the same name, -ENOTDIR, -ENOMEM. */
 int iso_node_add_child(struct iso_node *dir, struct iso_node *child);
 
+/* Append @child to directory @dir whose children are known not to hold
+ * its name: no search, so building a directory of n names is O(n), not
+ * O(n^2).  0 or -ENOMEM. */
+int iso_node_append_child(struct iso_node *dir, struct iso_node *child);
+
 /* Find a child by exact name; NULL if none. */
 struct iso_node *iso_node_find_child(const struct iso_node *dir,
 				     const char *name);

@@ -371,28 +371,6 @@ static int make_node(struct tree_scan *s, const char *name,
 }
 
 /*
- * Append @child to @dir, whose children are known not to hold its name.
- * iso_node_add_child() would search the children again for each one,
- * quadratic in a directory of 10^4..10^5 new files.
- */
-static int dir_append(struct iso_node *dir, struct iso_node *child)
-{
-	if (dir->nchildren == dir->children_cap) {
-		uint32_t cap = dir->children_cap ? dir->children_cap * 2 : 8;
-		struct iso_node **c =
-		    reallocarray(dir->children, cap, sizeof(*c));
-
-		if (!c)
-			return -ENOMEM;
-		dir->children = c;
-		dir->children_cap = cap;
-	}
-	dir->children[dir->nchildren++] = child;
-	child->parent = dir;
-	return 0;
-}
-
-/*
  * Index of the children a directory had before this pass: name -> slot
  * in dir->children.  Slots do not move while the pass runs (a replaced
  * child takes its predecessor's slot; new ones are appended).
@@ -477,7 +455,7 @@ static int add_entry(struct tree_scan *s, struct iso_node *dir,
 		*slot = n;
 		n->parent = dir;
 	} else {
-		rc = dir_append(dir, n);
+		rc = iso_node_append_child(dir, n);
 		if (rc < 0) {
 			iso_node_free(n);
 			return rc;

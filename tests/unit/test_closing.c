@@ -9,31 +9,6 @@
 #include "iso/closing.h"
 #include "tap.h"
 
-/* An in-memory source standing in for a disc. */
-struct mem_source {
-	struct cds_source base;
-	uint8_t *data;
-};
-
-static int mem_read(struct cds_source *src, uint32_t lba, uint32_t count,
-		    void *buf)
-{
-	struct mem_source *m = (struct mem_source *)src;
-
-	if (lba > src->nsectors || count > src->nsectors - lba)
-		return -EINVAL;
-	memcpy(buf, m->data + (size_t)lba * CDS_SECTOR_SIZE,
-	       (size_t)count * CDS_SECTOR_SIZE);
-	return 0;
-}
-
-static void mem_close(struct cds_source *src)
-{
-	(void)src;
-}
-
-static const struct cds_source_ops mem_ops = {mem_read, mem_close};
-
 static void put_vd(uint8_t *disc, uint32_t lba, uint8_t type, uint32_t size)
 {
 	uint8_t *vd = disc + (size_t)lba * CDS_SECTOR_SIZE;
@@ -49,16 +24,18 @@ static void put_vd(uint8_t *disc, uint32_t lba, uint8_t type, uint32_t size)
 int main(void)
 {
 	enum { DISC = 600, LAST = 100, NEW = 400, N = 300 };
-	struct mem_source m = {{&mem_ops, DISC}, NULL};
+	uint8_t *disc;
+	struct cds_source *src = NULL;
 	uint8_t *out = malloc((size_t)N * CDS_SECTOR_SIZE);
 	int rc;
 
-	m.data = calloc(DISC, CDS_SECTOR_SIZE);
-	put_vd(m.data, LAST + 16, 1, LAST + 50);
-	put_vd(m.data, LAST + 17, 2, LAST + 50);
-	put_vd(m.data, LAST + 18, 255, 0);
+	disc = calloc(DISC, CDS_SECTOR_SIZE);
+	cds_mem_source_new(disc, (size_t)DISC * CDS_SECTOR_SIZE, &src);
+	put_vd(disc, LAST + 16, 1, LAST + 50);
+	put_vd(disc, LAST + 17, 2, LAST + 50);
+	put_vd(disc, LAST + 18, 255, 0);
 	memset(out, 0xee, (size_t)N * CDS_SECTOR_SIZE);
-	rc = iso_closing_session(&m.base, LAST, NEW, N, out);
+	rc = iso_closing_session(src, LAST, NEW, N, out);
 	is_int(rc, 0, "closing session built");
 	is_int(out[16 * CDS_SECTOR_SIZE], 1, "PVD at +16");
 	is_int(out[17 * CDS_SECTOR_SIZE], 2, "SVD at +17");
@@ -68,34 +45,35 @@ int main(void)
 	is_int(cds_get_be32(out + 17 * CDS_SECTOR_SIZE + 84), NEW + N,
 	       "SVD volume space size, BE half too");
 	is_mem(out + 16 * CDS_SECTOR_SIZE + 156,
-	       m.data + (size_t)(LAST + 16) * CDS_SECTOR_SIZE + 156, 34,
+	       disc + (size_t)(LAST + 16) * CDS_SECTOR_SIZE + 156, 34,
 	       "root directory record kept: it points at the old tree");
 	ok(out[0] == 0 && out[19 * CDS_SECTOR_SIZE] == 0 &&
 	       out[(size_t)N * CDS_SECTOR_SIZE - 1] == 0,
 	   "system area and padding are zeros");
 
 	/* hostile: no terminator within the scan limit */
-	memset(m.data, 0, (size_t)DISC * CDS_SECTOR_SIZE);
+	memset(disc, 0, (size_t)DISC * CDS_SECTOR_SIZE);
 	for (int i = 16; i < 120; i++)
-		put_vd(m.data, LAST + i, 2, 1);
-	rc = iso_closing_session(&m.base, LAST, NEW, N, out);
+		put_vd(disc, LAST + i, 2, 1);
+	rc = iso_closing_session(src, LAST, NEW, N, out);
 	is_int(rc, -EUCLEAN, "no terminator: refused");
 	/* no primary descriptor */
-	memset(m.data, 0, (size_t)DISC * CDS_SECTOR_SIZE);
-	put_vd(m.data, LAST + 16, 2, 1);
-	put_vd(m.data, LAST + 17, 255, 0);
-	rc = iso_closing_session(&m.base, LAST, NEW, N, out);
+	memset(disc, 0, (size_t)DISC * CDS_SECTOR_SIZE);
+	put_vd(disc, LAST + 16, 2, 1);
+	put_vd(disc, LAST + 17, 255, 0);
+	rc = iso_closing_session(src, LAST, NEW, N, out);
 	is_int(rc, -EUCLEAN, "no PVD: refused");
 	ok(strstr(cds_errmsg(rc), "primary") != NULL, "message says why");
 	/* not ISO at all, and a read outside the disc */
-	memset(m.data, 0, (size_t)DISC * CDS_SECTOR_SIZE);
-	is_int(iso_closing_session(&m.base, LAST, NEW, N, out), -EUCLEAN,
+	memset(disc, 0, (size_t)DISC * CDS_SECTOR_SIZE);
+	is_int(iso_closing_session(src, LAST, NEW, N, out), -EUCLEAN,
 	       "blank session: refused");
-	is_int(iso_closing_session(&m.base, DISC - 10, NEW, N, out), -EINVAL,
+	is_int(iso_closing_session(src, DISC - 10, NEW, N, out), -EINVAL,
 	       "read past the disc: error, no overrun");
-	is_int(iso_closing_session(&m.base, LAST, NEW, 10, out), -EINVAL,
+	is_int(iso_closing_session(src, LAST, NEW, 10, out), -EINVAL,
 	       "too short a session refused");
-	free(m.data);
+	cds_source_close(src);
+	free(disc);
 	free(out);
 	return tap_done();
 }

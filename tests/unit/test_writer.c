@@ -82,28 +82,9 @@ static struct iso_node *add_file(struct iso_node *dir, const char *name,
 /* ---- a disc in memory: the session written at its LBA ------------- */
 
 struct mem_disc {
-	struct cds_source base;
+	struct cds_source *src;
 	uint8_t *data;
 };
-
-static int mem_read(struct cds_source *src, uint32_t lba, uint32_t count,
-		    void *buf)
-{
-	struct mem_disc *m = (struct mem_disc *)src;
-
-	if (lba > src->nsectors || count > src->nsectors - lba)
-		return -EINVAL;
-	memcpy(buf, m->data + (size_t)lba * CDS_SECTOR_SIZE,
-	       (size_t)count * CDS_SECTOR_SIZE);
-	return 0;
-}
-
-static void mem_close(struct cds_source *src)
-{
-	(void)src;
-}
-
-static const struct cds_source_ops mem_ops = {mem_read, mem_close};
 
 /* Write the session for @root at @start into a fresh disc image. */
 static int write_disc(struct iso_node *root, struct iso_write_opts *o,
@@ -116,11 +97,12 @@ static int write_disc(struct iso_node *root, struct iso_write_opts *o,
 	if (rc)
 		return rc;
 	n = iso_writer_nsectors(w);
-	d->base.ops = &mem_ops;
-	d->base.nsectors = o->start_lba + n;
-	d->data = calloc(d->base.nsectors, CDS_SECTOR_SIZE);
-	rc = iso_writer_read(w, 0, n,
-			     d->data + (size_t)o->start_lba * CDS_SECTOR_SIZE);
+	d->data = calloc((size_t)o->start_lba + n, CDS_SECTOR_SIZE);
+	rc = cds_mem_source_new(
+	    d->data, ((size_t)o->start_lba + n) * CDS_SECTOR_SIZE, &d->src);
+	if (!rc)
+		rc = iso_writer_read(
+		    w, 0, n, d->data + (size_t)o->start_lba * CDS_SECTOR_SIZE);
 	if (wout && !rc)
 		*wout = w;
 	else
@@ -208,6 +190,7 @@ static void test_layout(void)
 		free(again);
 	}
 	iso_writer_free(w);
+	cds_source_close(d.src);
 	free(d.data);
 	iso_node_free(root);
 }
@@ -270,7 +253,7 @@ static void test_round_trip(void)
 	n->nlink = 2;
 
 	ok(write_disc(root, &o, &d, NULL) == 0, "round trip: written");
-	rc = iso_reader_open(&d.base, 0, NULL, &r);
+	rc = iso_reader_open(d.src, 0, NULL, &r);
 	ok(rc == 0, "round trip: opened (%s)", rc ? cds_errmsg(rc) : "");
 	if (rc)
 		goto out;
@@ -328,6 +311,7 @@ static void test_round_trip(void)
 	ok(iso_reader_max_ino(r) >= 77, "max serial seen");
 out:
 	iso_reader_close(r);
+	cds_source_close(d.src);
 	free(d.data);
 	iso_node_free(root);
 }
@@ -350,7 +334,7 @@ static void test_kept_extents(void)
 	add_file(root, "new", 4096, 1, &reads);
 	ok(write_disc(root, &o, &d, &w) == 0, "kept: written");
 	/* 2 data sectors: only the new file's */
-	ok(iso_reader_open(&d.base, 500, NULL, &r) == 0, "kept: opened");
+	ok(iso_reader_open(d.src, 500, NULL, &r) == 0, "kept: opened");
 	ok(iso_reader_lookup(r, "/old", &got) == 0 && got->nextents == 1 &&
 	       got->extents[0].lba == 100 && got->extents[0].length == 4096,
 	   "kept: old extent unchanged");
@@ -362,6 +346,7 @@ static void test_kept_extents(void)
 	is_int(reads, 1, "kept: the new content is read once");
 	iso_reader_close(r);
 	iso_writer_free(w);
+	cds_source_close(d.src);
 	free(d.data);
 	iso_node_free(root);
 }
@@ -386,7 +371,7 @@ static void test_deep(void)
 	add_file(p, "leaf", 10, 1, NULL);
 	strcat(path, "/leaf");
 	ok(write_disc(root, &o, &d, NULL) == 0, "deep: written");
-	ok(iso_reader_open(&d.base, 0, NULL, &r) == 0, "deep: opened");
+	ok(iso_reader_open(d.src, 0, NULL, &r) == 0, "deep: opened");
 	rc = iso_reader_lookup(r, path, &got);
 	ok(rc == 0, "deep: 20 levels read back through CL (%s)",
 	   rc ? cds_errmsg(rc) : "");
@@ -398,13 +383,14 @@ static void test_deep(void)
 		struct iso_read_opts ro = {.no_rock = true};
 
 		r = NULL;
-		ok(iso_reader_open(&d.base, 0, &ro, &r) == 0 &&
+		ok(iso_reader_open(d.src, 0, &ro, &r) == 0 &&
 		       iso_reader_kind(r) == ISO_TREE_JOLIET,
 		   "deep: Joliet tree");
 		ok(r && iso_reader_lookup(r, path, &got) == 0,
 		   "deep: 20 levels in Joliet");
 		iso_reader_close(r);
 	}
+	cds_source_close(d.src);
 	free(d.data);
 	iso_node_free(root);
 }
@@ -450,7 +436,7 @@ static void test_many(void)
 		add_file(dir, name, 0, 0, NULL);
 	}
 	ok(write_disc(root, &o, &d, NULL) == 0, "many: written");
-	ok(iso_reader_open(&d.base, 0, NULL, &r) == 0 &&
+	ok(iso_reader_open(d.src, 0, NULL, &r) == 0 &&
 	       iso_reader_load_all(r) == 0,
 	   "many: read back");
 	{
@@ -465,7 +451,7 @@ static void test_many(void)
 		struct iso_read_opts ro = {.no_rock = true, .no_joliet = true};
 		struct iso_node *m = NULL;
 
-		ok(iso_reader_open(&d.base, 0, &ro, &r) == 0 &&
+		ok(iso_reader_open(d.src, 0, &ro, &r) == 0 &&
 		       iso_reader_kind(r) == ISO_TREE_PLAIN,
 		   "many: plain ISO 9660 tree");
 		int rc = r ? iso_reader_lookup(r, "/many", &m) : -1;
@@ -483,7 +469,7 @@ static void test_many(void)
 		struct iso_read_opts ro = {.no_rock = true};
 		struct iso_node *m = NULL;
 
-		int rc = iso_reader_open(&d.base, 0, &ro, &r);
+		int rc = iso_reader_open(d.src, 0, &ro, &r);
 
 		if (!rc)
 			rc = iso_reader_lookup(r, "/many", &m);
@@ -500,6 +486,7 @@ static void test_many(void)
 				      CDS_SECTOR_SIZE,
 			 cds_get_le32(vd + 156 + 10));
 	is_int(n, 3, "many: root has . .. many");
+	cds_source_close(d.src);
 	free(d.data);
 	iso_node_free(root);
 }
