@@ -32,6 +32,7 @@
 
 struct mkimage_args {
 	const char *out, *prev, *volume_id, *tag;
+	char prev_volume_id[33]; /* kept when -V is not given, as xorriso */
 	bool have_c;
 	uint32_t last, next;
 };
@@ -150,9 +151,10 @@ static int open_medium(const char *path, struct mmc_drive **d,
 /* The tree of the session at @start of @src; *max_ino its largest
  * Rock Ridge serial. */
 static int read_session(struct cds_source *src, uint32_t start,
-			const char *what, struct iso_node **root,
+			struct mkimage_args *a, struct iso_node **root,
 			uint64_t *max_ino)
 {
+	const char *what = a->prev;
 	struct iso_reader *r = NULL;
 	int rc;
 
@@ -161,6 +163,10 @@ static int read_session(struct cds_source *src, uint32_t start,
 		rc = iso_reader_load_all(r);
 	if (rc == 0) {
 		*max_ino = iso_reader_max_ino(r);
+		snprintf(a->prev_volume_id, sizeof(a->prev_volume_id), "%s",
+			 iso_reader_volume_id(r));
+		if (!a->volume_id && a->prev_volume_id[0])
+			a->volume_id = a->prev_volume_id;
 		*root = iso_reader_take_root(r);
 		if (!*root)
 			rc = -EIO;
@@ -197,7 +203,7 @@ static int load_previous(struct mkimage_args *a, struct iso_node **root,
 			goto out;
 		a->have_c = true;
 	}
-	rc = read_session(src, a->last, a->prev, root, max_ino);
+	rc = read_session(src, a->last, a, root, max_ino);
 out:
 	cds_source_close(src);
 	mmc_drive_close(d);
