@@ -2,7 +2,6 @@
 #include "names.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,7 +33,7 @@ struct slot {
 	uint32_t hash;
 	uint32_t off; /* key bytes in nm->keys */
 	uint32_t len;
-	uint32_t next; /* counters: the next suffix to try */
+	uint32_t next; /* counter: next suffix; name: first digit count left */
 };
 
 struct iso_namer {
@@ -179,16 +178,6 @@ static struct slot *find_or_add(struct iso_namer *nm, const uint8_t *key,
 	return s;
 }
 
-/* Record @key as used: 0, -EEXIST (taken, no message) or -ENOMEM. */
-static int claim(struct iso_namer *nm, const uint8_t *key, size_t len)
-{
-	bool added;
-
-	if (!find_or_add(nm, key, len, &added))
-		return -ENOMEM;
-	return added ? 0 : -EEXIST;
-}
-
 size_t iso_names_utf8_next(const char *s, size_t len, uint32_t *cp)
 {
 	const unsigned char *u = (const unsigned char *)s;
@@ -222,15 +211,36 @@ bad:
 	return 1;
 }
 
-/* Decimal digits of @k (1 <= k <= SUFFIX_MAX). */
-static size_t digits(uint32_t k)
+/* "<sep>k" into @buf (k >= 1); returns its length. */
+static size_t fmt_suffix(char *buf, char sep, uint32_t k)
 {
-	size_t d = 1;
+	char tmp[10];
+	size_t n = 0, i;
 
-	while (k >= 10)
-		k /= 10, d++;
-	return d;
+	do {
+		tmp[n++] = (char)('0' + k % 10);
+		k /= 10;
+	} while (k);
+	buf[0] = sep;
+	for (i = 0; i < n; i++)
+		buf[1 + i] = tmp[n - 1 - i];
+	return n + 1;
 }
+
+/*
+ * One namer call: build() puts candidate k (0: the name without suffix)
+ * into the caller's output and @key/@klen (its uniqueness key) and returns
+ * the identifier's length; counter() gives the counter key of the stem
+ * that d-digit suffixes leave.
+ */
+struct cand {
+	const void *parts;
+	void *out;
+	uint8_t key[1 + 2 * ISO_NAMES_JOLIET_MAX];
+	size_t klen;
+	size_t (*build)(struct cand *c, uint32_t k);
+	size_t (*counter)(const struct cand *c, size_t d, uint8_t *key);
+};
 
 static uint32_t pow10u(size_t d)
 {
@@ -239,6 +249,57 @@ static uint32_t pow10u(size_t d)
 	while (d--)
 		p *= 10;
 	return p;
+}
+
+/* The first free candidate; the identifier's length or negative errno. */
+static int pick(struct iso_namer *nm, struct cand *c, const char *what,
+		const char *name, size_t len)
+{
+	uint8_t ckey[3 + 2 * ISO_NAMES_JOLIET_MAX];
+	struct slot *base, *cnt;
+	size_t n, d;
+	bool added;
+	int rc;
+
+	if (len == 0)
+		return cds_error(-EINVAL, "empty file name");
+	if (len > NAME_MAX_BYTES)
+		return cds_error(-EINVAL, "%.64s...: name of %zu bytes", name,
+				 len);
+	rc = reserve(nm);
+	if (rc)
+		return rc;
+	n = c->build(c, 0);
+	base = find_or_add(nm, c->key, c->klen, &added);
+	if (!base)
+		return -ENOMEM;
+	if (added)
+		return (int)n;
+	/* base->next: digit counts below it are used up for this name */
+	for (d = base->next ? base->next : 1; d <= SUFFIX_DIGITS; d++) {
+		uint32_t lo = pow10u(d - 1), hi = pow10u(d) - 1, k;
+
+		if (lo > nm->suffix_max)
+			break;
+		if (hi > nm->suffix_max)
+			hi = nm->suffix_max;
+		cnt = find_or_add(nm, ckey, c->counter(c, d, ckey), &added);
+		if (!cnt)
+			return -ENOMEM;
+		for (k = cnt->next ? cnt->next : lo; k <= hi; k++) {
+			n = c->build(c, k);
+			if (!find_or_add(nm, c->key, c->klen, &added))
+				return -ENOMEM;
+			if (added) {
+				cnt->next = k + 1;
+				base->next = (uint32_t)d;
+				return (int)n;
+			}
+		}
+		cnt->next = k;
+	}
+	return cds_error(-EOVERFLOW, "%.*s: no unique %s name left", (int)len,
+			 name, what);
 }
 
 /* ---- ISO 9660 ---- */
@@ -309,19 +370,16 @@ static void iso_fit(const struct parts *p, size_t slen, size_t *blen,
 }
 
 /*
- * Build the identifier with suffix "_k" (none if k == 0) into @out;
- * returns its length.  @key gets 'I' and the identifier without ";1" and
- * without a trailing dot, so "A.;1" and directory "A" collide as they do
- * for readers that strip those; *@klen is the key's length.
+ * Candidate k: suffix "_k" (none if k == 0).  The key is 'I' and the
+ * identifier without ";1" and without a trailing dot, so "A.;1" and
+ * directory "A" collide, as they do for readers that strip those.
  */
-static size_t iso_build(const struct parts *p, uint32_t k, char *out,
-			uint8_t *key, size_t *klen)
+static size_t iso_build(struct cand *c, uint32_t k)
 {
-	size_t blen, elen, slen = k ? 1 + digits(k) : 0, n;
-	char suffix[16] = "";
+	const struct parts *p = c->parts;
+	char *out = c->out, suffix[16];
+	size_t blen, elen, slen = k ? fmt_suffix(suffix, '_', k) : 0, n;
 
-	if (k)
-		snprintf(suffix, sizeof(suffix), "_%u", k);
 	iso_fit(p, slen, &blen, &elen);
 	memcpy(out, p->base, blen);
 	memcpy(out + blen, suffix, slen);
@@ -331,9 +389,9 @@ static size_t iso_build(const struct parts *p, uint32_t k, char *out,
 		memcpy(out + n, p->ext, elen);
 		n += elen;
 	}
-	*klen = 1 + (elen ? n : blen + slen);
-	key[0] = 'I';
-	memcpy(key + 1, out, *klen - 1);
+	c->klen = 1 + (elen ? n : blen + slen);
+	c->key[0] = 'I';
+	memcpy(c->key + 1, out, c->klen - 1);
 	if (!p->is_dir) {
 		out[n++] = ';';
 		out[n++] = '1';
@@ -341,9 +399,9 @@ static size_t iso_build(const struct parts *p, uint32_t k, char *out,
 	return n;
 }
 
-/* The counter key of the stem that D-digit suffixes leave. */
-static size_t iso_counter_key(const struct parts *p, size_t d, uint8_t *key)
+static size_t iso_counter(const struct cand *c, size_t d, uint8_t *key)
 {
+	const struct parts *p = c->parts;
 	size_t blen, elen;
 
 	iso_fit(p, 1 + d, &blen, &elen);
@@ -355,58 +413,17 @@ static size_t iso_counter_key(const struct parts *p, size_t d, uint8_t *key)
 	return 3 + blen + elen;
 }
 
-static int check_len(const char *name, size_t len)
-{
-	if (len == 0 || len > NAME_MAX_BYTES)
-		return cds_error(-EINVAL, "%.*s: name of %zu bytes",
-				 (int)(len > 64 ? 64 : len), name, len);
-	return 0;
-}
-
 int iso_namer_iso9660(struct iso_namer *nm, const char *name, size_t len,
 		      bool is_dir, char *out)
 {
 	struct parts p;
-	uint8_t key[1 + ISO_NAMES_ISO_MAX], ckey[3 + ISO_NAMES_ISO_MAX];
-	size_t n, klen, d;
-	int rc;
+	struct cand c = {.parts = &p, .out = out};
 
-	rc = check_len(name, len);
-	if (!rc)
-		rc = reserve(nm);
-	if (rc)
-		return rc;
-	iso_map(name, len, is_dir, &p);
-	n = iso_build(&p, 0, out, key, &klen);
-	rc = claim(nm, key, klen);
-	if (rc != -EEXIST)
-		return rc ? rc : (int)n;
-	for (d = 1; d <= SUFFIX_DIGITS; d++) {
-		uint32_t hi = pow10u(d) - 1, k;
-		bool added;
-		struct slot *c;
-
-		if (hi > nm->suffix_max)
-			hi = nm->suffix_max;
-		c = find_or_add(nm, ckey, iso_counter_key(&p, d, ckey), &added);
-		if (!c)
-			return -ENOMEM;
-		for (k = c->next ? c->next : pow10u(d - 1); k <= hi; k++) {
-			n = iso_build(&p, k, out, key, &klen);
-			rc = claim(nm, key, klen);
-			if (rc == -EEXIST)
-				continue;
-			if (rc)
-				return rc;
-			c->next = k + 1;
-			return (int)n;
-		}
-		c->next = k;
-		if (hi == nm->suffix_max)
-			break;
-	}
-	return cds_error(-EOVERFLOW, "%.*s: no unique ISO 9660 name left",
-			 (int)len, name);
+	c.build = iso_build;
+	c.counter = iso_counter;
+	if (len > 0 && len <= NAME_MAX_BYTES)
+		iso_map(name, len, is_dir, &p);
+	return pick(nm, &c, "ISO 9660", name, len);
 }
 
 /* ECMA-119 9.3: split "NAME.EXT;VER" into its parts. */
@@ -479,12 +496,14 @@ static uint16_t joliet_char(uint32_t cp)
  */
 static uint16_t fold(uint16_t c)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 0xE0 && c <= 0xFE && c != 0xF7))
+	if (c < 0x80)
+		return c >= 'a' && c <= 'z' ? (uint16_t)(c - 0x20) : c;
+	if (c >= 0xE0 && c <= 0xFE && c != 0xF7)
 		return (uint16_t)(c - 0x20);
 	if (c == 0xFF)
 		return 0x178;
 	if ((c >= 0x100 && c <= 0x137) || (c >= 0x14A && c <= 0x177))
-		return c & ~1u;
+		return (uint16_t)(c & ~1u);
 	if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E))
 		return (c & 1) ? c : (uint16_t)(c - 1);
 	if (c >= 0x3B1 && c <= 0x3CB && c != 0x3C2)
@@ -500,6 +519,7 @@ static uint16_t fold(uint16_t c)
 
 struct jparts {
 	size_t blen, elen; /* elen includes the dot */
+	bool is_dir;
 	uint16_t u[NAME_MAX_BYTES];
 };
 
@@ -518,6 +538,7 @@ static void joliet_map(const char *name, size_t len, bool is_dir,
 	}
 	p->blen = ulen;
 	p->elen = 0;
+	p->is_dir = is_dir;
 	/* an extension too long to keep is just part of the name */
 	if (!is_dir && dot > 0 && ulen - dot - 1 <= JOLIET_EXT_KEEP) {
 		p->blen = dot;
@@ -540,15 +561,14 @@ static void put_key(uint8_t *key, uint16_t c)
 	key[1] = (uint8_t)c;
 }
 
-/* Like iso_build(); the length is in characters, without ";1". */
-static size_t joliet_build(const struct jparts *p, uint32_t k, bool is_dir,
-			   uint16_t *out, uint8_t *key)
+/* Like iso_build(); the length is in characters, with ";1" on files. */
+static size_t joliet_build(struct cand *c, uint32_t k)
 {
-	char suffix[16] = "";
-	size_t slen = 0, blen, n = 0, i;
+	const struct jparts *p = c->parts;
+	uint16_t *out = c->out;
+	char suffix[16];
+	size_t slen = k ? fmt_suffix(suffix, '~', k) : 0, blen, n = 0, i;
 
-	if (k)
-		slen = (size_t)snprintf(suffix, sizeof(suffix), "~%u", k);
 	blen = joliet_fit(p, slen);
 	for (i = 0; i < blen; i++)
 		out[n++] = p->u[i];
@@ -556,18 +576,23 @@ static size_t joliet_build(const struct jparts *p, uint32_t k, bool is_dir,
 		out[n++] = (uint16_t)suffix[i];
 	for (i = 0; i < p->elen; i++)
 		out[n++] = p->u[p->blen + i];
-	key[0] = 'J';
+	/* Linux and Windows drop trailing dots: "a." and "a" are one name */
+	for (i = n; i > 1 && out[i - 1] == '.'; i--)
+		;
+	c->klen = 1 + 2 * i;
+	c->key[0] = 'J';
 	for (i = 0; i < n; i++)
-		put_key(key + 1 + 2 * i, out[i]);
-	if (!is_dir) {
-		out[n] = ';';
-		out[n + 1] = '1';
-	}
-	return n;
+		put_key(c->key + 1 + 2 * i, out[i]);
+	if (p->is_dir)
+		return n;
+	out[n] = ';';
+	out[n + 1] = '1';
+	return n + 2;
 }
 
-static size_t joliet_counter_key(const struct jparts *p, size_t d, uint8_t *key)
+static size_t joliet_counter(const struct cand *c, size_t d, uint8_t *key)
 {
+	const struct jparts *p = c->parts;
 	size_t blen = joliet_fit(p, 1 + d), i, n = 3;
 
 	key[0] = 'j';
@@ -584,57 +609,42 @@ int iso_namer_joliet(struct iso_namer *nm, const char *name, size_t len,
 		     bool is_dir, uint16_t *out)
 {
 	struct jparts p;
-	uint8_t key[1 + 2 * ISO_NAMES_JOLIET_MAX];
-	uint8_t ckey[3 + 2 * ISO_NAMES_JOLIET_MAX];
-	size_t n, d, tail = is_dir ? 0 : 2;
-	int rc;
+	struct cand c = {.parts = &p, .out = out};
 
-	rc = check_len(name, len);
-	if (!rc)
-		rc = reserve(nm);
-	if (rc)
-		return rc;
-	joliet_map(name, len, is_dir, &p);
-	n = joliet_build(&p, 0, is_dir, out, key);
-	rc = claim(nm, key, 1 + 2 * n);
-	if (rc != -EEXIST)
-		return rc ? rc : (int)(n + tail);
-	for (d = 1; d <= SUFFIX_DIGITS; d++) {
-		uint32_t hi = pow10u(d) - 1, k;
-		bool added;
-		struct slot *c;
+	c.build = joliet_build;
+	c.counter = joliet_counter;
+	if (len > 0 && len <= NAME_MAX_BYTES)
+		joliet_map(name, len, is_dir, &p);
+	return pick(nm, &c, "Joliet", name, len);
+}
 
-		if (hi > nm->suffix_max)
-			hi = nm->suffix_max;
-		c = find_or_add(nm, ckey, joliet_counter_key(&p, d, ckey),
-				&added);
-		if (!c)
-			return -ENOMEM;
-		for (k = c->next ? c->next : pow10u(d - 1); k <= hi; k++) {
-			n = joliet_build(&p, k, is_dir, out, key);
-			rc = claim(nm, key, 1 + 2 * n);
-			if (rc == -EEXIST)
-				continue;
-			if (rc)
-				return rc;
-			c->next = k + 1;
-			return (int)(n + tail);
-		}
-		c->next = k;
-		if (hi == nm->suffix_max)
-			break;
-	}
-	return cds_error(-EOVERFLOW, "%.*s: no unique Joliet name left",
-			 (int)len, name);
+/* Length of @s without ";version" (';' is never part of a Joliet name). */
+static size_t joliet_body(const uint16_t *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == ';')
+			return i;
+	return len;
 }
 
 int iso_names_cmp_joliet(const uint16_t *a, size_t alen, const uint16_t *b,
 			 size_t blen)
 {
-	size_t i, n = alen < blen ? alen : blen;
+	size_t ab = joliet_body(a, alen), bb = joliet_body(b, blen);
+	size_t i, n = ab < bb ? ab : bb;
 
+	/* names first, as libisofs (ucscmp without ";1"): else "a;1" would
+	 * sort after "a b;1" and "a1;1" (';' is 0x3B) */
 	for (i = 0; i < n; i++)
 		if (a[i] != b[i])
 			return a[i] < b[i] ? -1 : 1;
-	return alen == blen ? 0 : (alen < blen ? -1 : 1);
+	if (ab != bb)
+		return ab < bb ? -1 : 1;
+	/* equal names: the rest is ";version", a higher one first */
+	if (alen - ab != blen - bb)
+		return alen - ab > blen - bb ? -1 : 1;
+	for (i = ab; i < alen; i++)
+		if (a[i] != b[i])
+			return a[i] > b[i] ? -1 : 1;
+	return 0;
 }

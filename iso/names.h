@@ -22,10 +22,12 @@
  *
  * Joliet: UCS-2BE, at most 64 characters (plus ";1" on files); code points
  * above U+FFFF and the characters Joliet forbids (U+0000-U+001F * / : ; ? \)
- * become '_'.  Too long: cut, keeping an extension of up to 16 characters.
+ * become '_'.  Too long: cut, keeping an extension of up to 16 characters
+ * (a longer one is cut like the rest of the name).
  * Uniqueness ignores case (ASCII as Linux' Joliet lookup; Latin-1, Latin
- * Extended-A, Greek and Cyrillic too, as Windows does) and ";1"; taken names
- * get "~N" before the extension.
+ * Extended-A, Greek and Cyrillic too, as Windows does), ";1" and trailing
+ * dots (Linux and Windows drop them); taken names get "~N" before the
+ * extension.
  *
  * Colliding names cost O(1) each on average, also when many different long
  * names are cut to one stem.  Invalid UTF-8 (which callers must not pass)
@@ -80,7 +82,8 @@ int iso_namer_joliet(struct iso_namer *nm, const char *name, size_t len,
 int iso_names_cmp_iso9660(const char *a, size_t alen, const char *b,
 			  size_t blen);
 
-/* Order of Joliet identifiers: UCS-2 code units, a prefix first. */
+/* Order of Joliet identifiers: the names without ";1" by UCS-2 code
+ * units, a prefix first (as libisofs); equal names: higher version first. */
 int iso_names_cmp_joliet(const uint16_t *a, size_t alen, const uint16_t *b,
 			 size_t blen);
 
