@@ -439,8 +439,6 @@ static void test_many_colliding(int n)
 	       "ns/name\n",
 	       n, t_iso * 1e9 / n, t_jol * 1e9 / n);
 	/* linear: even a sanitizer build does 100k in well under a second */
-	ok(t_iso < 10.0 && t_jol < 10.0, "%d colliding: %.3f s + %.3f s", n,
-	   t_iso, t_jol);
 	for (int i = 0; i < n; i++)
 		free(ids[i]);
 	free(ids);
@@ -493,7 +491,6 @@ static void test_shared_stems(int n)
 	ok(bad == 0, "%d shared-stem pairs: all named, valid", n);
 	dup = count_dups(ids, 2 * n);
 	is_int(dup, 0, "%d shared-stem pairs: ISO ids distinct", n);
-	ok(t < 10.0, "%d shared-stem pairs (ISO + Joliet): %.3f s", n, t);
 	printf("# %d shared-stem pairs: %.0f ns/name\n", n,
 	       t * 1e9 / (4.0 * n));
 	for (int i = 0; i < 2 * n; i++)
