@@ -68,7 +68,11 @@ _Static_assert(DR_FLAGS == 25 && DR_LEN_FI == 32, "ECMA-119 9.1.6, 9.1.10");
 /* Linux refuses files of more than 100 sections (inode.c). */
 #define MAX_SECTIONS 100
 /* Directory blocks read per source call. */
-#define DIR_CHUNK  32
+#define DIR_CHUNK 32
+/* Deepest directory accepted.  A 4096-byte path holds at most 2048
+ * levels; nothing usable is deeper than this, and the cap keeps
+ * recursive consumers of the tree (iso_node_free) off a stack overflow. */
+#define MAX_DEPTH  1024
 #define TAG_PREFIX "CDSESSION-TAG:"
 #define TAG_MAX	   128
 
@@ -91,6 +95,10 @@ struct iso_reader {
 	struct iso_node *root;
 	uint64_t max_ino;
 	struct lba_set loaded;
+	/* Directory blocks read so far.  Directory extents of one session
+	 * never overlap, so more than the medium holds means overlapping
+	 * extents that would make reading quadratic [reference 6]. */
+	uint64_t dir_blocks;
 	uint8_t *dirbuf;		 /* DIR_CHUNK blocks */
 	uint8_t bounce[CDS_SECTOR_SIZE]; /* file data, CL targets */
 	struct iso_rrip_ctx rr;
@@ -158,28 +166,34 @@ static int lba_set_add(struct lba_set *s, uint32_t lba)
 	return 0;
 }
 
-/* "/a/b" of @n for messages. */
+/* "/a/b" of @n for messages; a long path keeps its last components
+ * ("/.../y/z") so that the reason after it still fits the message. */
+#define PATH_SHOWN 160
 static const char *node_path(const struct iso_node *n, char *buf, size_t size)
 {
 	const struct iso_node *p;
-	size_t len = 0, need = 0;
+	size_t pos;
 
-	for (p = n; p && p->parent; p = p->parent)
-		need += strlen(p->name) + 1;
-	if (need == 0 || need >= size) {
-		snprintf(buf, size, "%s", need ? "(a deep directory)" : "/");
+	if (size > PATH_SHOWN)
+		size = PATH_SHOWN;
+	pos = size - 1;
+	buf[pos] = '\0';
+	if (!n || !n->parent) {
+		snprintf(buf, size, "/");
 		return buf;
 	}
-	buf[need] = '\0';
-	len = need;
 	for (p = n; p && p->parent; p = p->parent) {
 		size_t l = strlen(p->name);
 
-		len -= l;
-		memcpy(buf + len, p->name, l);
-		buf[--len] = '/';
+		if (l + 1 + 4 > pos) {
+			memcpy(buf + pos - 4, "/...", 4);
+			return buf + pos - 4;
+		}
+		pos -= l;
+		memcpy(buf + pos, p->name, l);
+		buf[--pos] = '/';
 	}
-	return buf;
+	return buf + pos;
 }
 
 /* A name from the disc, made printable for a message. */
@@ -422,7 +436,7 @@ static int read_cl_target(struct iso_reader *r, uint32_t lba,
 				      lba);
 	rc = dir_rec_parse(r->bounce, CDS_SECTOR_SIZE, &d);
 	if (rc < 0)
-		return rc;
+		return cds_error_wrap(rc, "Rock Ridge CL block %u", lba);
 	if (!dir_rec_is_dot(&d) || d.id[0] != 0 || !(d.flags & FLAG_DIR))
 		return cds_error(
 		    -EUCLEAN, "Rock Ridge CL block %u is not a directory", lba);
@@ -804,10 +818,23 @@ static int drop_relocation_dir(struct iso_reader *r, struct iso_node *root)
 	return 0;
 }
 
+/* Levels below the root, counted up to MAX_DEPTH + 1 at most. */
+static unsigned depth_of(const struct iso_node *n)
+{
+	unsigned d = 0;
+
+	while (n->parent && d <= MAX_DEPTH) {
+		n = n->parent;
+		d++;
+	}
+	return d;
+}
+
 static int load_dir(struct iso_reader *r, struct iso_node *dir,
 		    uint32_t *hidden)
 {
 	char where[PATH_MAX];
+	uint64_t nblocks;
 	int rc;
 
 	if (!iso_node_is_dir(dir))
@@ -830,11 +857,24 @@ static int load_dir(struct iso_reader *r, struct iso_node *dir,
 				 "(a directory loop)",
 				 node_path(dir, where, sizeof(where)),
 				 dir->dir_lba);
+	if (depth_of(dir) > MAX_DEPTH)
+		return cds_error(
+		    -EUCLEAN, "directory %s: deeper than %d levels",
+		    node_path(dir, where, sizeof(where)), MAX_DEPTH);
+	nblocks =
+	    ((uint64_t)dir->dir_size + CDS_SECTOR_SIZE - 1) / CDS_SECTOR_SIZE;
+	if (r->dir_blocks + nblocks > r->limit)
+		return cds_error(-EUCLEAN,
+				 "directory %s: directories hold more blocks "
+				 "than the volume (overlapping extents)",
+				 node_path(dir, where, sizeof(where)));
 	rc = read_dir_records(r, dir, hidden);
 	if (rc == 0)
 		rc = lba_set_add(&r->loaded, dir->dir_lba);
-	if (rc == 0)
+	if (rc == 0) {
 		dir->children_loaded = true;
+		r->dir_blocks += nblocks;
+	}
 	if (rc == 0 && dir == r->root && r->kind == ISO_TREE_ROCK_RIDGE)
 		rc = drop_relocation_dir(r, dir);
 	if (rc < 0) {
@@ -1176,6 +1216,7 @@ int iso_reader_open(struct cds_source *src, uint32_t session_start,
 	if (r->vss && (uint64_t)session_start + r->vss < r->limit)
 		r->limit = session_start + r->vss;
 	r->rr.limit = r->limit;
+	r->rr.max_reads = 4 * (uint64_t)r->limit + 1024;
 	copy_trimmed(r->volume_id, pvd + VD_VOLUME_ID, 32);
 	read_tag(r, pvd);
 

@@ -7,7 +7,11 @@
  * the directory records.  Directories are read when first needed, or all
  * at once with iso_reader_load_all().  Every byte of the disc is untrusted:
  * malformed structures give -EUCLEAN with a message, never a read outside
- * the medium, a crash or a hang.
+ * the medium, a crash or a hang.  Besides the rules of reference 6 the
+ * reader refuses trees deeper than 1024 directories, directory extents
+ * that together hold more blocks than the medium (overlaps: quadratic
+ * reading) and more Rock Ridge continuation block reads than four per
+ * block of the medium.
  *
  * The reader borrows its sector source; the source must outlive it.
  */

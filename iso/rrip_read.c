@@ -343,6 +343,14 @@ int iso_rrip_parse(struct iso_rrip_ctx *ctx, const uint8_t *su, size_t len,
 					 "bytes) crosses its block %u",
 					 loc[1], loc[2], loc[0]);
 		if (!ctx->cached || ctx->cached_lba != loc[0]) {
+			if (ctx->max_reads && ctx->reads >= ctx->max_reads)
+				return cds_error(
+				    -EUCLEAN,
+				    "more than %llu Rock Ridge "
+				    "continuation blocks read "
+				    "(CE chains jumping around)",
+				    (unsigned long long)ctx->max_reads);
+			ctx->reads++;
 			ctx->cached = false;
 			rc = cds_source_read(ctx->src, loc[0], 1, ctx->block);
 			if (rc < 0)

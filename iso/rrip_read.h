@@ -28,6 +28,12 @@ struct iso_rrip_ctx {
 	uint32_t limit;
 	bool cached;
 	uint32_t cached_lba;
+	/* Blocks read for continuation areas, and the most allowed (0: no
+	 * limit).  Records of a directory share their CA blocks, so a
+	 * session needs far fewer than the medium has; chains that jump
+	 * between blocks on every record would otherwise read the medium
+	 * many times over. */
+	uint64_t reads, max_reads;
 	uint8_t block[CDS_SECTOR_SIZE];
 };
 
@@ -62,8 +68,9 @@ struct iso_rrip_info {
  * Parse the System Use field @su (@len bytes, after any SP skip) into
  * @info (reset first).  Entries with a wrong length are ignored as Linux
  * does; a CE chain longer than ISO_RRIP_MAX_CE, a CE outside its block or
- * the medium, an NM longer than 255 bytes, an SL target longer than
- * PATH_MAX or an SL component past its entry give -EUCLEAN with a message.
+ * the medium, more CA block reads than ctx->max_reads, an NM longer than
+ * 255 bytes, an SL target longer than PATH_MAX or an SL component past its
+ * entry give -EUCLEAN with a message.
  * -EIO from the source.
  */
 int iso_rrip_parse(struct iso_rrip_ctx *ctx, const uint8_t *su, size_t len,
