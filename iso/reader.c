@@ -620,27 +620,20 @@ static int append_child(struct iso_node *dir, struct iso_node *child,
 	char where[PATH_MAX];
 	int rc;
 
-	if (dir->nchildren == dir->children_cap) {
-		uint32_t cap = dir->children_cap ? dir->children_cap * 2 : 8;
-		struct iso_node **c =
-		    reallocarray(dir->children, cap, sizeof(*c));
-
-		if (!c)
-			return -ENOMEM;
-		dir->children = c;
-		dir->children_cap = cap;
-	}
-	dir->children[dir->nchildren] = child;
-	rc = name_index_add(x, dir, dir->nchildren);
+	rc = iso_node_append_child(dir, child);
 	if (rc < 0)
 		return rc;
+	rc = name_index_add(x, dir, dir->nchildren - 1);
+	if (rc != 0) {
+		/* not kept: the caller still owns @child */
+		dir->nchildren--;
+		child->parent = NULL;
+	}
 	if (rc == 1)
 		return cds_error(-EUCLEAN, "directory %s: two files named %s",
 				 node_path(dir, where, sizeof(where)),
 				 child->name);
-	dir->nchildren++;
-	child->parent = dir;
-	return 0;
+	return rc;
 }
 
 static void drop_children(struct iso_node *dir)
