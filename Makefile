@@ -7,7 +7,8 @@
 #                   line says "N passed, N failed"
 #   make demo       deps + build + the main job on a virtual disc
 #   make fuzz       run every fuzz target for FUZZ_SECONDS each
-#   make bench      the benchmarks in bench/, side by side, as tables
+#   make bench      the benchmarks in bench/ (burn, mkimage), side by side,
+#                   as tables
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PREFIX ?= /usr/local
@@ -126,6 +127,7 @@ fuzz: $(FUZZERS)
 
 bench: all
 	@bench/burn $(B)
+	@bench/mkimage $(B)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SBINDIR) \
