@@ -139,10 +139,23 @@ void rr_add_tf(struct rr_entries *e, const struct timespec *crtime,
 	add_time(&q, ctime);
 }
 
-void rr_add_nm(struct rr_entries *e, const char *name, size_t len)
+/* The size of the next entry: @first_max for the first one when it
+ * leaves room for more than a header (see rrip_write.h), else 255. */
+static size_t entry_cap(size_t first_max, int index)
 {
+	return index == 0 && first_max >= 8 && first_max < ENTRY_MAX
+		   ? first_max
+		   : ENTRY_MAX;
+}
+
+void rr_add_nm(struct rr_entries *e, const char *name, size_t len,
+	       size_t first_max)
+{
+	int k = 0;
+
 	do {
-		size_t chunk = len > ENTRY_MAX - 5 ? ENTRY_MAX - 5 : len;
+		size_t room = entry_cap(first_max, k++) - 5;
+		size_t chunk = len > room ? room : len;
 		uint8_t *p = entry(e, "NM", 5 + chunk);
 
 		p[4] = chunk < len ? 1 : 0; /* CONTINUE */
@@ -156,10 +169,13 @@ void rr_add_nm(struct rr_entries *e, const char *name, size_t len)
 struct sl_state {
 	struct rr_entries *e;
 	uint8_t *cur; /* the open entry */
+	size_t cap;   /* its largest size */
+	size_t first_max;
 };
 
 static void sl_open(struct sl_state *s)
 {
+	s->cap = entry_cap(s->first_max, s->cur ? 1 : 0);
 	s->cur = entry(s->e, "SL", 5);
 	s->cur[4] = 0;
 }
@@ -178,14 +194,14 @@ static void sl_component(struct sl_state *s, uint8_t flags, const char *d,
 			 size_t len)
 {
 	do {
-		size_t room = ENTRY_MAX - s->cur[2];
+		size_t room = s->cap - s->cur[2];
 		size_t chunk;
 		uint8_t *p;
 
 		if (room < 2 || (len && room < 3)) {
 			s->cur[4] = 1; /* the link continues in the next SL */
 			sl_open(s);
-			room = ENTRY_MAX - 5;
+			room = s->cap - 5;
 		}
 		chunk = len > room - 2 ? room - 2 : len;
 		p = sl_grow(s, 2 + chunk);
@@ -201,9 +217,9 @@ static void sl_component(struct sl_state *s, uint8_t flags, const char *d,
 	} while (len);
 }
 
-void rr_add_sl(struct rr_entries *e, const char *target)
+void rr_add_sl(struct rr_entries *e, const char *target, size_t first_max)
 {
-	struct sl_state s = {e, NULL};
+	struct sl_state s = {e, NULL, 0, first_max};
 	const char *p = target;
 
 	sl_open(&s);

@@ -46,8 +46,16 @@ void rr_add_pn(struct rr_entries *e, dev_t rdev);
 void rr_add_tf(struct rr_entries *e, const struct timespec *crtime,
 	       const struct timespec *mtime, const struct timespec *atime,
 	       const struct timespec *ctime);
-void rr_add_nm(struct rr_entries *e, const char *name, size_t len);
-void rr_add_sl(struct rr_entries *e, const char *target);
+/*
+ * NM and SL split over entries of at most 255 bytes.  @first_max caps the
+ * first entry (0: no cap) so that the writer can fill the record's own
+ * System Use field and put only the rest in a continuation area:
+ * readers that do not follow CE (libcdio's iso-info crashes on a symlink
+ * whose SL lies wholly in a CA) then still see a name and a target.
+ */
+void rr_add_nm(struct rr_entries *e, const char *name, size_t len,
+	       size_t first_max);
+void rr_add_sl(struct rr_entries *e, const char *target, size_t first_max);
 void rr_add_cl(struct rr_entries *e, uint32_t lba);
 void rr_add_pl(struct rr_entries *e, uint32_t lba);
 void rr_add_re(struct rr_entries *e);

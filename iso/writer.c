@@ -644,6 +644,16 @@ static uint32_t node_nlink(const struct iso_node *n)
 	return n->nlink ? n->nlink : 1;
 }
 
+/* What the System Use field of @r's record still holds after @used
+ * bytes of entries, keeping room for a CE; 0 if nothing. */
+static size_t su_room(const struct wrec *r, size_t used)
+{
+	size_t base = RECORD_BASE + r->id_len + (r->id_len % 2 ? 0 : 1);
+	size_t avail = RECORD_MAX - 1 - base;
+
+	return avail > used + RR_CE_LEN ? avail - used - RR_CE_LEN : 0;
+}
+
 /* The sections of a regular file: kept extents or its new data. */
 static uint32_t file_sections(const struct iso_writer *w, const struct went *e,
 			      uint32_t k, uint32_t *lba, uint32_t *len)
@@ -678,7 +688,7 @@ static void emit_entry(struct emit *m, const struct wrec *r)
 
 		rr_reset(&m->rr);
 		add_attrs(m, n, d->serial, d->nlink);
-		rr_add_nm(&m->rr, n->name, strlen(n->name));
+		rr_add_nm(&m->rr, n->name, strlen(n->name), 0);
 		if (r->kind == REC_PLACEHOLDER) {
 			/* a file record: readers that know CL show the
 			 * directory here, the others an empty file */
@@ -698,9 +708,10 @@ static void emit_entry(struct emit *m, const struct wrec *r)
 			count = file_sections(w, e, k, &lba, &len);
 		rr_reset(&m->rr);
 		add_attrs(m, n, e->serial, node_nlink(n));
-		rr_add_nm(&m->rr, n->name, strlen(n->name));
+		rr_add_nm(&m->rr, n->name, strlen(n->name),
+			  su_room(r, m->rr.len));
 		if (t == S_IFLNK)
-			rr_add_sl(&m->rr, n->symlink);
+			rr_add_sl(&m->rr, n->symlink, su_room(r, m->rr.len));
 		if (t == S_IFCHR || t == S_IFBLK)
 			rr_add_pn(&m->rr, n->rdev);
 		put_record(m, r->id, r->id_len, lba, len,

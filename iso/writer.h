@@ -25,8 +25,8 @@
 #include "common/sector.h"
 #include "iso/node.h"
 
-/* Longest session tag: printable ASCII after "CDSESSION-TAG:" in the
- * PVD's application use field (ECMA-119 8.4.32, offset 883). */
+/* Longest session tag: printable ASCII without spaces after "CDSESSION-TAG:" in
+ * the PVD's application use field (ECMA-119 8.4.32, offset 883). */
 #define ISO_WRITER_TAG_MAX    128
 #define ISO_WRITER_TAG_PREFIX "CDSESSION-TAG:"
 
