@@ -19,6 +19,10 @@
  * 200-byte names would not fit the 512-byte message otherwise. */
 #define SHOWN_PATH_MAX 360
 
+/* libisofs refuses Rock Ridge symlink targets of this length or more
+ * ("Rock Ridge path too long"), measured with xorriso 1.5.4. */
+#define XORRISO_SYMLINK_MAX 1024
+
 /*
  * A small open-addressing map from a pair of 64-bit keys to a value, for
  * (st_dev, st_ino) -> serial and serial -> name count.
@@ -352,6 +356,14 @@ static int make_node(struct tree_scan *s, const char *name,
 		break;
 	case S_IFLNK:
 		rc = read_symlink(s, st, n);
+		/* valid Rock Ridge, but libisofs refuses the whole image */
+		if (rc == 0 && strlen(n->symlink) >= XORRISO_SYMLINK_MAX)
+			fprintf(stderr,
+				"%s: warning: %s: a symlink target of %zu "
+				"bytes: xorriso cannot read images with "
+				"targets of %d bytes or more\n",
+				cli_progname, shown(s->path),
+				strlen(n->symlink), XORRISO_SYMLINK_MAX);
 		break;
 	case S_IFCHR:
 	case S_IFBLK:
@@ -644,6 +656,43 @@ int tree_scan_add(struct tree_scan *s, const char *path)
 	return add_entry(s, s->root, name, &st, slot);
 }
 
+/*
+ * Pass 0: files of an earlier session recorded without serials (mkisofs
+ * writes RRIP 1.09 PX without one) get fresh serials here; those sharing
+ * their data (one extent, as mkisofs writes hard links) share one, so
+ * that their link count survives the new session.
+ */
+static int give_serials(struct tree_scan *s, struct pair_map *m,
+			struct iso_node *dir)
+{
+	struct pair_slot *slot;
+	uint32_t k;
+	int rc = 0;
+
+	for (k = 0; rc == 0 && k < dir->nchildren; k++) {
+		struct iso_node *c = dir->children[k];
+
+		if (iso_node_is_dir(c)) {
+			rc = give_serials(s, m, c);
+			continue;
+		}
+		if (c->ino)
+			continue;
+		if (!S_ISREG(c->mode) || !c->nextents || !c->size) {
+			c->ino = s->next_ino++;
+			continue;
+		}
+		slot = pair_find(m, c->extents[0].lba, c->size);
+		if (slot) {
+			c->ino = slot->val;
+			continue;
+		}
+		c->ino = s->next_ino++;
+		rc = pair_insert(m, c->extents[0].lba, c->size, c->ino);
+	}
+	return rc;
+}
+
 /* Pass 1 of tree_scan_finish(): count the names of each serial. */
 static int count_names(struct pair_map *m, const struct iso_node *dir)
 {
@@ -694,10 +743,13 @@ static void set_nlinks(const struct pair_map *m, struct iso_node *dir)
 
 int tree_scan_finish(struct tree_scan *s, uint64_t *next_ino)
 {
-	struct pair_map counts = {0};
+	struct pair_map counts = {0}, shared = {0};
 	int rc;
 
-	rc = count_names(&counts, s->root);
+	rc = give_serials(s, &shared, s->root);
+	pair_map_clear(&shared);
+	if (rc == 0)
+		rc = count_names(&counts, s->root);
 	if (rc == 0)
 		set_nlinks(&counts, s->root);
 	pair_map_clear(&counts);

@@ -47,10 +47,12 @@ int tree_scan_exclude(struct tree_scan *s, dev_t dev, ino_t ino);
 int tree_scan_add(struct tree_scan *s, const char *path);
 
 /*
- * After the last tree_scan_add(): set every link count of the final tree
- * (directories: 2 + subdirectories; others: the names sharing their
- * serial, so a replaced name of an old hard link no longer counts) and
- * give in @next_ino the first serial not handed out.  0 or -ENOMEM.
+ * After the last tree_scan_add(): give old files recorded without a
+ * serial one (old files sharing one extent, mkisofs' hard links, share
+ * it), set every link count of the final tree (directories: 2 +
+ * subdirectories; others: the names sharing their serial, so a replaced
+ * name of an old hard link no longer counts) and give in @next_ino the
+ * first serial not handed out.  0 or -ENOMEM.
  */
 int tree_scan_finish(struct tree_scan *s, uint64_t *next_ino);
 
