@@ -183,6 +183,10 @@ int iso_name_check(const char *name, size_t len)
 	return 0;
 }
 
+/* Enough to cover a small file; the kernel's readahead takes over the
+ * rest of a large one once it is read in order. */
+#define PATH_PREFETCH_BYTES (1 << 20)
+
 struct path_content {
 	struct iso_content base;
 	char *path;
@@ -224,6 +228,19 @@ static int path_content_read(struct iso_content *c, uint64_t offset, void *buf,
 	return 0;
 }
 
+/* Open the file now and ask for its head in the page cache: the disc
+ * queue sees many requests at once instead of one file at a time. */
+static void path_content_prefetch(struct iso_content *c)
+{
+	struct path_content *pc = (struct path_content *)c;
+
+	if (pc->fd < 0)
+		pc->fd = open(pc->path, O_RDONLY | O_CLOEXEC);
+	if (pc->fd >= 0)
+		posix_fadvise(pc->fd, 0, PATH_PREFETCH_BYTES,
+			      POSIX_FADV_WILLNEED);
+}
+
 static void path_content_release(struct iso_content *c)
 {
 	struct path_content *pc = (struct path_content *)c;
@@ -237,6 +254,7 @@ static void path_content_release(struct iso_content *c)
 static const struct iso_content_ops path_content_ops = {
     .read = path_content_read,
     .release = path_content_release,
+    .prefetch = path_content_prefetch,
 };
 
 int iso_content_from_path(const char *path, struct iso_content **out)

@@ -35,6 +35,9 @@ struct iso_content_ops {
 	int (*read)(struct iso_content *c, uint64_t offset, void *buf,
 		    size_t len);
 	void (*release)(struct iso_content *c);
+	/* Optional: the data will be read soon; start fetching it without
+	 * waiting, so that many small files are read in parallel. */
+	void (*prefetch)(struct iso_content *c);
 };
 struct iso_content {
 	const struct iso_content_ops *ops;

@@ -14,16 +14,18 @@
 #include "iso/names.h"
 #include "iso/rrip_write.h"
 
-#define NONE	    UINT32_MAX
-#define SYSTEM_AREA 16	/* zero sectors before the descriptors */
-#define END_PADDING 150 /* as genisoimage: TAO read-ahead stays inside */
-#define MAX_DEPTH   8	/* ECMA-119 6.8.2.1, the root is level 1 */
-#define SECTION_MAX 0xFFFFF800u /* libisofs: 4 GiB - 2 KiB per section */
-#define SYMLINK_MAX 4095
-#define RECORD_BASE 33
-#define RECORD_MAX  255
-#define FLAG_DIR    0x02
-#define FLAG_MULTI  0x80
+#define NONE	       UINT32_MAX
+#define SYSTEM_AREA    16  /* zero sectors before the descriptors */
+#define END_PADDING    150 /* as genisoimage: TAO read-ahead stays inside */
+#define MAX_DEPTH      8   /* ECMA-119 6.8.2.1, the root is level 1 */
+#define SECTION_MAX    0xFFFFF800u /* libisofs: 4 GiB - 2 KiB per section */
+#define PREFETCH_FILES 64
+#define PREFETCH_BYTES (16u << 20)
+#define SYMLINK_MAX    4095
+#define RECORD_BASE    33
+#define RECORD_MAX     255
+#define FLAG_DIR       0x02
+#define FLAG_MULTI     0x80
 
 /* What a record of an ECMA-119 directory stands for. */
 enum rec_kind {
@@ -95,6 +97,7 @@ struct iso_writer {
 
 	struct wfile *files;
 	uint32_t nfiles, files_cap;
+	uint32_t prefetched; /* files[0 .. prefetched) were asked ahead */
 
 	uint16_t *jpool;
 	uint32_t jpool_len, jpool_cap;
@@ -1244,6 +1247,28 @@ static int read_dirs(struct iso_writer *w, uint32_t sector, uint32_t count,
 	return 0;
 }
 
+/* Ask for the data of the files after @cur ahead of time: up to
+ * PREFETCH_FILES files or PREFETCH_BYTES, whichever comes first (open
+ * files are what it costs). */
+static void prefetch_after(struct iso_writer *w, uint32_t cur)
+{
+	uint64_t bytes = 0;
+
+	if (w->prefetched <= cur)
+		w->prefetched = cur + 1;
+	for (uint32_t i = cur + 1; i < w->prefetched; i++)
+		bytes += w->files[i].node->size;
+	while (w->prefetched < w->nfiles &&
+	       w->prefetched - cur <= PREFETCH_FILES &&
+	       bytes < PREFETCH_BYTES) {
+		struct iso_content *c = w->files[w->prefetched].node->content;
+
+		if (c->ops->prefetch)
+			c->ops->prefetch(c);
+		bytes += w->files[w->prefetched++].node->size;
+	}
+}
+
 static int read_data(struct iso_writer *w, uint32_t sector, uint32_t count,
 		     uint8_t *buf)
 {
@@ -1267,6 +1292,8 @@ static int read_data(struct iso_writer *w, uint32_t sector, uint32_t count,
 
 		if (take > count)
 			take = count;
+		if (k == 0)
+			prefetch_after(w, lo);
 		bytes = (size_t)take * CDS_SECTOR_SIZE;
 		if (off + bytes > f->node->size) {
 			size_t have = (size_t)(f->node->size - off);
