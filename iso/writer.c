@@ -711,8 +711,9 @@ static void emit_entry(struct emit *m, const struct wrec *r)
 			count = file_sections(w, e, k, &lba, &len);
 		rr_reset(&m->rr);
 		add_attrs(m, n, e->serial, node_nlink(n));
-		rr_add_nm(&m->rr, n->name, strlen(n->name),
-			  su_room(r, m->rr.len));
+		/* NM whole: Linux drops an NM entry that would take a name
+		 * to 254 bytes, so [250][5] shows 250 bytes, [100][155] 100 */
+		rr_add_nm(&m->rr, n->name, strlen(n->name), 0);
 		if (t == S_IFLNK)
 			rr_add_sl(&m->rr, n->symlink, su_room(r, m->rr.len));
 		if (t == S_IFCHR || t == S_IFBLK)

@@ -46,8 +46,8 @@ static void pattern_release(struct iso_content *c)
 	free(c);
 }
 
-static const struct iso_content_ops pattern_ops = {pattern_read,
-						   pattern_release};
+static const struct iso_content_ops pattern_ops = {.read = pattern_read,
+						   .release = pattern_release};
 
 static struct iso_node *add(struct iso_node *dir, const char *name, mode_t mode)
 {
