@@ -444,12 +444,12 @@ static const char *rec_name(const struct iso_writer *w, const struct wrec *r)
 	return r->e ? r->e->node->name : w->rr_moved_node->name;
 }
 
-static struct iso_writer *sort_ctx;
-
-static int cmp_rec_utf8(const void *a, const void *b)
+/* qsort_r comparators: @ctx is the writer (no global state, so writers
+ * in several threads do not meet). */
+static int cmp_rec_utf8(const void *a, const void *b, void *ctx)
 {
 	const struct wrec *x = a, *y = b;
-	int c = strcmp(rec_name(sort_ctx, x), rec_name(sort_ctx, y));
+	int c = strcmp(rec_name(ctx, x), rec_name(ctx, y));
 
 	if (c)
 		return c;
@@ -459,20 +459,22 @@ static int cmp_rec_utf8(const void *a, const void *b)
 	return x->e->dir < y->e->dir ? -1 : x->e->dir > y->e->dir;
 }
 
-static int cmp_rec_iso(const void *a, const void *b)
+static int cmp_rec_iso(const void *a, const void *b, void *ctx)
 {
 	const struct wrec *x = a, *y = b;
 
+	(void)ctx;
 	return iso_names_cmp_iso9660(x->id, x->id_len, y->id, y->id_len);
 }
 
-static int cmp_jrec(const void *a, const void *b)
+static int cmp_jrec(const void *a, const void *b, void *ctx)
 {
+	const struct iso_writer *w = ctx;
 	const struct went *x = *(struct went *const *)a;
 	const struct went *y = *(struct went *const *)b;
 
-	return iso_names_cmp_joliet(sort_ctx->jpool + x->jid_off, x->jid_len,
-				    sort_ctx->jpool + y->jid_off, y->jid_len);
+	return iso_names_cmp_joliet(w->jpool + x->jid_off, x->jid_len,
+				    w->jpool + y->jid_off, y->jid_len);
 }
 
 static bool rec_is_dir(const struct wrec *r)
@@ -490,8 +492,7 @@ static int name_dir(struct iso_writer *w, struct iso_namer *nm, uint32_t di)
 	struct wdir *d = &w->dirs[di];
 	int rc;
 
-	sort_ctx = w;
-	qsort(d->recs, d->nrecs, sizeof(*d->recs), cmp_rec_utf8);
+	qsort_r(d->recs, d->nrecs, sizeof(*d->recs), cmp_rec_utf8, w);
 	iso_namer_reset(nm);
 	for (uint32_t i = 0; i < d->nrecs; i++) {
 		struct wrec *r = &d->recs[i];
@@ -509,7 +510,7 @@ static int name_dir(struct iso_writer *w, struct iso_namer *nm, uint32_t di)
 			sub->id_len = r->id_len;
 		}
 	}
-	qsort(d->recs, d->nrecs, sizeof(*d->recs), cmp_rec_iso);
+	qsort_r(d->recs, d->nrecs, sizeof(*d->recs), cmp_rec_iso, w);
 	if (d->synthetic || w->o.no_joliet)
 		return 0;
 
@@ -537,8 +538,7 @@ static int name_dir(struct iso_writer *w, struct iso_namer *nm, uint32_t di)
 		w->jpool_len += (uint32_t)rc;
 		d->jrecs[d->njrecs++] = e;
 	}
-	sort_ctx = w;
-	qsort(d->jrecs, d->njrecs, sizeof(*d->jrecs), cmp_jrec);
+	qsort_r(d->jrecs, d->njrecs, sizeof(*d->jrecs), cmp_jrec, w);
 	return 0;
 }
 
