@@ -492,7 +492,8 @@ static int name_dir(struct iso_writer *w, struct iso_namer *nm, uint32_t di)
 	struct wdir *d = &w->dirs[di];
 	int rc;
 
-	qsort_r(d->recs, d->nrecs, sizeof(*d->recs), cmp_rec_utf8, w);
+	if (d->nrecs > 1) /* qsort_r may not take a NULL array */
+		qsort_r(d->recs, d->nrecs, sizeof(*d->recs), cmp_rec_utf8, w);
 	iso_namer_reset(nm);
 	for (uint32_t i = 0; i < d->nrecs; i++) {
 		struct wrec *r = &d->recs[i];
@@ -510,7 +511,8 @@ static int name_dir(struct iso_writer *w, struct iso_namer *nm, uint32_t di)
 			sub->id_len = r->id_len;
 		}
 	}
-	qsort_r(d->recs, d->nrecs, sizeof(*d->recs), cmp_rec_iso, w);
+	if (d->nrecs > 1) /* qsort_r may not take a NULL array */
+		qsort_r(d->recs, d->nrecs, sizeof(*d->recs), cmp_rec_iso, w);
 	if (d->synthetic || w->o.no_joliet)
 		return 0;
 
@@ -538,7 +540,8 @@ static int name_dir(struct iso_writer *w, struct iso_namer *nm, uint32_t di)
 		w->jpool_len += (uint32_t)rc;
 		d->jrecs[d->njrecs++] = e;
 	}
-	qsort_r(d->jrecs, d->njrecs, sizeof(*d->jrecs), cmp_jrec, w);
+	if (d->njrecs > 1) /* qsort_r may not take a NULL array */
+		qsort_r(d->jrecs, d->njrecs, sizeof(*d->jrecs), cmp_jrec, w);
 	return 0;
 }
 

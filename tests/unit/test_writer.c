@@ -369,6 +369,7 @@ static void test_deep(void)
 		strcat(path, name);
 	}
 	add_file(p, "leaf", 10, 1, NULL);
+	add(p, "empty dir", S_IFDIR | 0755); /* no records to sort */
 	strcat(path, "/leaf");
 	ok(write_disc(root, &o, &d, NULL) == 0, "deep: written");
 	ok(iso_reader_open(d.src, 0, NULL, &r) == 0, "deep: opened");
