@@ -1,0 +1,1574 @@
+/*
+ * overlay.c - the staging overlay (see overlay.h).
+ */
+#include "staging/overlay.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/bytes.h"
+#include "common/error.h"
+#include "staging/journal.h"
+#include "staging/store.h"
+
+/* Record types. */
+enum {
+	R_CREATE = 1,
+	R_LINK = 2,
+	R_UNLINK = 3,
+	R_RENAME = 4,
+	R_SETATTR = 5,
+	R_COPYUP = 6,
+	R_WRITE = 7,
+};
+
+/* Sizes beyond this are refused (and on replay mean a bad record). */
+#define MAX_FILE_SIZE (1ull << 46)
+#define MAX_OPEN_FDS  64
+#define MAX_DEPTH     2048 /* PATH_MAX allows no more */
+
+struct ov_dirent {
+	char *name;
+	uint64_t ino;
+	uint64_t cookie;
+};
+
+struct ov_inode {
+	uint64_t ino;
+	const struct iso_node *base; /* NULL for new inodes */
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	uint32_t nlink;
+	uint64_t size;
+	struct timespec atime, mtime, ctime;
+	dev_t rdev;
+	char *symlink;
+	uint64_t serial; /* base serial, 0 for new */
+	uint64_t snap_serial;
+	bool has_data;		/* data in DIR/data/<ino> */
+	bool dirty;		/* written since the last sync */
+	bool orphan;		/* no name left, kept while pinned */
+	uint32_t pins;		/* stg_pin() count */
+	int fd;			/* data file, -1 when closed */
+	uint64_t parent;	/* directories: their one parent */
+	struct ov_dirent *ents; /* directories */
+	uint32_t nents, cap;
+	uint64_t next_cookie;
+};
+
+struct stg_overlay {
+	struct stg_store *st;
+	struct stg_journal *j;
+	int datafd; /* DIR/data */
+	bool datadir_dirty;
+	stg_read_base_fn read_base;
+	void *read_ctx;
+	struct ov_inode **tab;
+	uint64_t ntab; /* tab[0 .. ntab-1], tab[0] unused */
+	uint64_t first_new, next_ino;
+	uint64_t base_max_serial;
+	uint64_t *dead; /* inodes whose data files go after the next sync */
+	size_t ndead, dead_cap;
+	unsigned open_fds;
+	bool replaying;
+	uint64_t rec_no;
+};
+
+/* ---- encoding ---- */
+
+struct enc {
+	uint8_t *p;
+	size_t len, cap;
+	int err;
+};
+
+static void enc_room(struct enc *e, size_t n)
+{
+	if (e->err || e->len + n <= e->cap)
+		return;
+	size_t cap = e->cap ? e->cap * 2 : 128;
+	while (cap < e->len + n)
+		cap *= 2;
+	uint8_t *p = realloc(e->p, cap);
+	if (!p) {
+		e->err = -ENOMEM;
+		return;
+	}
+	e->p = p;
+	e->cap = cap;
+}
+
+static void put_u64(struct enc *e, uint64_t v)
+{
+	enc_room(e, 8);
+	if (e->err)
+		return;
+	cds_put_le32(e->p + e->len, (uint32_t)v);
+	cds_put_le32(e->p + e->len + 4, (uint32_t)(v >> 32));
+	e->len += 8;
+}
+
+static void put_u32(struct enc *e, uint32_t v)
+{
+	enc_room(e, 4);
+	if (e->err)
+		return;
+	cds_put_le32(e->p + e->len, v);
+	e->len += 4;
+}
+
+static void put_ts(struct enc *e, struct timespec ts)
+{
+	put_u64(e, (uint64_t)(int64_t)ts.tv_sec);
+	put_u32(e, (uint32_t)ts.tv_nsec);
+}
+
+static void put_str(struct enc *e, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	put_u32(e, (uint32_t)n);
+	enc_room(e, n);
+	if (e->err || !n)
+		return;
+	memcpy(e->p + e->len, s, n);
+	e->len += n;
+}
+
+struct dec {
+	const uint8_t *p;
+	size_t len, off;
+	bool bad;
+};
+
+static uint64_t get_u64(struct dec *d)
+{
+	if (d->bad || d->len - d->off < 8) {
+		d->bad = true;
+		return 0;
+	}
+	uint64_t v = cds_get_le64(d->p + d->off);
+	d->off += 8;
+	return v;
+}
+
+static uint32_t get_u32(struct dec *d)
+{
+	if (d->bad || d->len - d->off < 4) {
+		d->bad = true;
+		return 0;
+	}
+	uint32_t v = cds_get_le32(d->p + d->off);
+	d->off += 4;
+	return v;
+}
+
+static struct timespec get_ts(struct dec *d)
+{
+	struct timespec ts = {0, 0};
+	int64_t sec = (int64_t)get_u64(d);
+	uint32_t nsec = get_u32(d);
+	if (nsec >= 1000000000u)
+		d->bad = true;
+	else {
+		ts.tv_sec = (time_t)sec;
+		ts.tv_nsec = (long)nsec;
+	}
+	return ts;
+}
+
+/* A string of at most @max bytes, copied NUL-terminated into @buf. */
+static size_t get_str(struct dec *d, char *buf, size_t max)
+{
+	uint32_t n = get_u32(d);
+	if (d->bad || n > max || d->len - d->off < n ||
+	    memchr(d->p + d->off, 0, n)) {
+		d->bad = true;
+		buf[0] = 0;
+		return 0;
+	}
+	memcpy(buf, d->p + d->off, n);
+	buf[n] = 0;
+	d->off += n;
+	return n;
+}
+
+/* ---- inodes ---- */
+
+static struct ov_inode *get_ino(struct stg_overlay *ov, uint64_t ino)
+{
+	if (ino == 0 || ino >= ov->ntab)
+		return NULL;
+	return ov->tab[ino];
+}
+
+static bool is_dir(const struct ov_inode *n)
+{
+	return S_ISDIR(n->mode);
+}
+
+static int put_inode(struct stg_overlay *ov, struct ov_inode *n)
+{
+	if (n->ino >= ov->ntab) {
+		uint64_t cap = ov->ntab ? ov->ntab : 16;
+		while (cap <= n->ino)
+			cap *= 2;
+		struct ov_inode **t = realloc(ov->tab, cap * sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		memset(t + ov->ntab, 0, (cap - ov->ntab) * sizeof(*t));
+		ov->tab = t;
+		ov->ntab = cap;
+	}
+	ov->tab[n->ino] = n;
+	return 0;
+}
+
+static void close_fd(struct stg_overlay *ov, struct ov_inode *n)
+{
+	if (n->fd >= 0) {
+		close(n->fd);
+		n->fd = -1;
+		ov->open_fds--;
+	}
+}
+
+static void free_inode(struct stg_overlay *ov, struct ov_inode *n)
+{
+	close_fd(ov, n);
+	for (uint32_t i = 0; i < n->nents; i++)
+		free(n->ents[i].name);
+	free(n->ents);
+	free(n->symlink);
+	free(n);
+}
+
+static struct ov_inode *new_inode(uint64_t ino, mode_t mode)
+{
+	struct ov_inode *n = calloc(1, sizeof(*n));
+	if (!n)
+		return NULL;
+	n->ino = ino;
+	n->mode = mode;
+	n->fd = -1;
+	n->next_cookie = 1;
+	return n;
+}
+
+static struct ov_dirent *find_ent(struct ov_inode *dir, const char *name,
+				  uint32_t *idx)
+{
+	for (uint32_t i = 0; i < dir->nents; i++)
+		if (strcmp(dir->ents[i].name, name) == 0) {
+			if (idx)
+				*idx = i;
+			return &dir->ents[i];
+		}
+	return NULL;
+}
+
+static int add_ent(struct ov_inode *dir, const char *name, uint64_t ino)
+{
+	if (dir->nents == dir->cap) {
+		uint32_t cap = dir->cap ? dir->cap * 2 : 8;
+		struct ov_dirent *e = realloc(dir->ents, cap * sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		dir->ents = e;
+		dir->cap = cap;
+	}
+	char *s = strdup(name);
+	if (!s)
+		return -ENOMEM;
+	dir->ents[dir->nents].name = s;
+	dir->ents[dir->nents].ino = ino;
+	dir->ents[dir->nents].cookie = dir->next_cookie++;
+	dir->nents++;
+	return 0;
+}
+
+static void del_ent(struct ov_inode *dir, uint32_t idx)
+{
+	free(dir->ents[idx].name);
+	memmove(dir->ents + idx, dir->ents + idx + 1,
+		(dir->nents - idx - 1) * sizeof(*dir->ents));
+	dir->nents--;
+}
+
+static void schedule_dead(struct stg_overlay *ov, uint64_t ino)
+{
+	if (ov->replaying)
+		return; /* open removes orphans after replay */
+	if (ov->ndead == ov->dead_cap) {
+		size_t cap = ov->dead_cap ? ov->dead_cap * 2 : 16;
+		uint64_t *d = realloc(ov->dead, cap * sizeof(*d));
+		if (!d)
+			return; /* the orphan scan on next open removes it */
+		ov->dead = d;
+		ov->dead_cap = cap;
+	}
+	ov->dead[ov->ndead++] = ino;
+}
+
+/* One name of @n is gone. */
+static void drop_link(struct stg_overlay *ov, struct ov_inode *n)
+{
+	if (is_dir(n) || n->nlink <= 1) {
+		if (n->pins && !is_dir(n) && !ov->replaying) {
+			/* open: lives on, nameless and unjournaled */
+			n->orphan = true;
+			n->nlink = 0;
+			return;
+		}
+		if (n->has_data)
+			schedule_dead(ov, n->ino);
+		ov->tab[n->ino] = NULL;
+		free_inode(ov, n);
+		return;
+	}
+	n->nlink--;
+}
+
+/* ---- the base tree ---- */
+
+struct serial_map {
+	uint64_t *serial, *ino;
+	size_t cap;
+};
+
+static uint64_t *serial_slot(struct serial_map *m, uint64_t serial)
+{
+	size_t i = (size_t)(serial * 0x9e3779b97f4a7c15ull) & (m->cap - 1);
+	while (m->serial[i] && m->serial[i] != serial)
+		i = (i + 1) & (m->cap - 1);
+	m->serial[i] = serial;
+	return &m->ino[i];
+}
+
+static size_t count_nodes(const struct iso_node *n)
+{
+	size_t c = 1;
+	for (uint32_t i = 0; i < n->nchildren; i++)
+		c += count_nodes(n->children[i]);
+	return c;
+}
+
+static int load_base(struct stg_overlay *ov, const struct iso_node *b,
+		     uint64_t parent, struct serial_map *m, uint64_t *ino_out)
+{
+	if (b->ino > ov->base_max_serial)
+		ov->base_max_serial = b->ino;
+	if (!iso_node_is_dir(b) && b->nlink > 1 && b->ino) {
+		uint64_t *slot = serial_slot(m, b->ino);
+		struct ov_inode *o = *slot ? ov->tab[*slot] : NULL;
+		if (o && (o->mode & S_IFMT) == (b->mode & S_IFMT)) {
+			o->nlink++; /* another name of a base hard link */
+			*ino_out = *slot;
+			return 0;
+		}
+		if (!o)
+			*slot = ov->next_ino;
+	}
+	struct ov_inode *n = new_inode(ov->next_ino++, b->mode);
+	if (!n)
+		return -ENOMEM;
+	int rc = put_inode(ov, n);
+	if (rc) {
+		free_inode(ov, n);
+		return rc;
+	}
+	n->base = b;
+	n->uid = b->uid;
+	n->gid = b->gid;
+	n->nlink = is_dir(n) ? 2 : 1;
+	n->size = b->size;
+	n->atime = b->atime;
+	n->mtime = b->mtime;
+	n->ctime = b->ctime;
+	n->rdev = b->rdev;
+	n->serial = b->ino;
+	n->parent = parent;
+	if (b->symlink) {
+		n->symlink = strdup(b->symlink);
+		if (!n->symlink)
+			return -ENOMEM;
+		n->size = strlen(b->symlink);
+	}
+	*ino_out = n->ino;
+	if (!is_dir(n))
+		return 0;
+	for (uint32_t i = 0; i < b->nchildren; i++) {
+		const struct iso_node *c = b->children[i];
+		uint64_t ci;
+		if (iso_name_check(c->name, strlen(c->name)) ||
+		    find_ent(n, c->name, NULL))
+			continue; /* the reader never gives these */
+		rc = load_base(ov, c, n->ino, m, &ci);
+		if (rc)
+			return rc;
+		rc = add_ent(n, c->name, ci);
+		if (rc)
+			return rc;
+		if (iso_node_is_dir(c))
+			n->nlink++;
+	}
+	return 0;
+}
+
+/* ---- applying records (live and replay) ---- */
+
+static int rec_err(struct stg_overlay *ov, int err, const char *what)
+{
+	if (ov->replaying)
+		return cds_error(-EUCLEAN, "journal record %" PRIu64 ": %s",
+				 ov->rec_no, what);
+	return cds_error(err, "%s", what);
+}
+
+static int check_name(struct stg_overlay *ov, const char *name)
+{
+	int rc = iso_name_check(name, strlen(name));
+	if (rc && ov->replaying)
+		return rec_err(ov, rc, "bad name");
+	return rc;
+}
+
+static struct ov_inode *get_dir(struct stg_overlay *ov, uint64_t ino, int *rc)
+{
+	struct ov_inode *d = get_ino(ov, ino);
+	if (!d)
+		*rc = rec_err(ov, -ENOENT, "no such directory inode");
+	else if (!is_dir(d)) {
+		*rc = rec_err(ov, -ENOTDIR, "not a directory");
+		d = NULL;
+	}
+	return d;
+}
+
+static void touch_dir(struct ov_inode *d, struct timespec now)
+{
+	d->mtime = now;
+	d->ctime = now;
+}
+
+static bool valid_type(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+	case S_IFDIR:
+	case S_IFLNK:
+	case S_IFIFO:
+	case S_IFCHR:
+	case S_IFBLK:
+	case S_IFSOCK:
+		return true;
+	}
+	return false;
+}
+
+/* Levels below the root: bounded so that the recursive walks (snapshot)
+ * stay shallow whatever a hostile journal builds. */
+static unsigned dir_depth(struct stg_overlay *ov, uint64_t d)
+{
+	unsigned depth = 0;
+	while (d != STG_ROOT_INO && depth <= MAX_DEPTH) {
+		const struct ov_inode *n = get_ino(ov, d);
+		if (!n)
+			break;
+		d = n->parent;
+		depth++;
+	}
+	return depth;
+}
+
+/* Levels of directories below @n (0 when it has no subdirectory). */
+static unsigned dir_height(struct stg_overlay *ov, const struct ov_inode *n)
+{
+	unsigned h = 0;
+	for (uint32_t i = 0; i < n->nents; i++) {
+		const struct ov_inode *c = get_ino(ov, n->ents[i].ino);
+		if (c && is_dir(c)) {
+			unsigned ch = 1 + dir_height(ov, c);
+			if (ch > h)
+				h = ch;
+		}
+	}
+	return h;
+}
+
+static int ap_create(struct stg_overlay *ov, struct dec *d, struct timespec now)
+{
+	char name[256], target[4096];
+	int rc = 0;
+	uint64_t parent = get_u64(d), ino = get_u64(d);
+	uint32_t mode = get_u32(d), uid = get_u32(d), gid = get_u32(d);
+	uint64_t rdev = get_u64(d);
+	get_str(d, name, 255);
+	size_t tlen = get_str(d, target, sizeof(target) - 1);
+	if (d->bad)
+		return rec_err(ov, -EINVAL, "truncated record");
+	struct ov_inode *dir = get_dir(ov, parent, &rc);
+	if (!dir)
+		return rc;
+	if ((rc = check_name(ov, name)))
+		return rc;
+	if (ino != ov->next_ino)
+		return rec_err(ov, -EINVAL, "inode number out of sequence");
+	if (!valid_type(mode) || (mode & ~(uint32_t)(S_IFMT | 07777)))
+		return rec_err(ov, -EINVAL, "bad file type");
+	if (S_ISLNK(mode) != (tlen != 0))
+		return rec_err(ov, -EINVAL, "symlink target mismatch");
+	if (find_ent(dir, name, NULL))
+		return rec_err(ov, -EEXIST, "file exists");
+	if (S_ISDIR(mode) && dir_depth(ov, parent) + 1 > MAX_DEPTH)
+		return rec_err(ov, -ELOOP, "directories nested too deep");
+	struct ov_inode *n = new_inode(ino, mode);
+	if (!n)
+		return -ENOMEM;
+	n->uid = uid;
+	n->gid = gid;
+	n->rdev = (dev_t)rdev;
+	n->atime = n->mtime = n->ctime = now;
+	n->nlink = S_ISDIR(mode) ? 2 : 1;
+	n->parent = parent;
+	n->has_data = S_ISREG(mode);
+	if (S_ISLNK(mode)) {
+		n->symlink = strdup(target);
+		n->size = tlen;
+		if (!n->symlink) {
+			free_inode(ov, n);
+			return -ENOMEM;
+		}
+	}
+	if ((rc = put_inode(ov, n)) || (rc = add_ent(dir, name, ino))) {
+		if (ov->tab && ino < ov->ntab)
+			ov->tab[ino] = NULL;
+		free_inode(ov, n);
+		return rc;
+	}
+	ov->next_ino++;
+	if (S_ISDIR(mode))
+		dir->nlink++;
+	touch_dir(dir, now);
+	return 0;
+}
+
+static int ap_link(struct stg_overlay *ov, struct dec *d, struct timespec now)
+{
+	char name[256];
+	int rc = 0;
+	uint64_t ino = get_u64(d), parent = get_u64(d);
+	get_str(d, name, 255);
+	if (d->bad)
+		return rec_err(ov, -EINVAL, "truncated record");
+	struct ov_inode *n = get_ino(ov, ino);
+	if (!n || n->orphan)
+		return rec_err(ov, -ENOENT, "no such inode");
+	struct ov_inode *dir = get_dir(ov, parent, &rc);
+	if (!dir)
+		return rc;
+	if ((rc = check_name(ov, name)))
+		return rc;
+	if (find_ent(dir, name, NULL))
+		return rec_err(ov, -EEXIST, "file exists");
+	if (is_dir(n))
+		return rec_err(ov, -EPERM, "hard link to a directory");
+	if (n->nlink >= 65000)
+		return rec_err(ov, -EMLINK, "too many links");
+	if ((rc = add_ent(dir, name, ino)))
+		return rc;
+	n->nlink++;
+	n->ctime = now;
+	touch_dir(dir, now);
+	return 0;
+}
+
+static int ap_unlink(struct stg_overlay *ov, struct dec *d, struct timespec now)
+{
+	char name[256];
+	int rc = 0;
+	uint64_t parent = get_u64(d);
+	get_str(d, name, 255);
+	uint32_t rmdir = get_u32(d);
+	if (d->bad || rmdir > 1)
+		return rec_err(ov, -EINVAL, "truncated record");
+	struct ov_inode *dir = get_dir(ov, parent, &rc);
+	if (!dir)
+		return rc;
+	if ((rc = check_name(ov, name)))
+		return rc;
+	uint32_t idx;
+	struct ov_dirent *e = find_ent(dir, name, &idx);
+	if (!e)
+		return rec_err(ov, -ENOENT, "no such file");
+	struct ov_inode *n = get_ino(ov, e->ino);
+	if (rmdir && !is_dir(n))
+		return rec_err(ov, -ENOTDIR, "not a directory");
+	if (!rmdir && is_dir(n))
+		return rec_err(ov, -EISDIR, "is a directory");
+	if (rmdir && n->nents)
+		return rec_err(ov, -ENOTEMPTY, "directory not empty");
+	del_ent(dir, idx);
+	if (rmdir)
+		dir->nlink--;
+	n->ctime = now;
+	drop_link(ov, n);
+	touch_dir(dir, now);
+	return 0;
+}
+
+/* Is @anc @d itself or one of its ancestors? */
+static bool is_ancestor(struct stg_overlay *ov, uint64_t anc, uint64_t d)
+{
+	for (unsigned depth = 0; depth < 100000; depth++) {
+		if (d == anc)
+			return true;
+		if (d == STG_ROOT_INO)
+			return false;
+		const struct ov_inode *n = get_ino(ov, d);
+		if (!n)
+			return false;
+		d = n->parent;
+	}
+	return true; /* a cycle: refuse */
+}
+
+static int ap_rename(struct stg_overlay *ov, struct dec *d, struct timespec now)
+{
+	char oname[256], nname[256];
+	int rc = 0;
+	uint64_t odir_i = get_u64(d), ndir_i = get_u64(d);
+	get_str(d, oname, 255);
+	get_str(d, nname, 255);
+	uint32_t flags = get_u32(d);
+	if (d->bad)
+		return rec_err(ov, -EINVAL, "truncated record");
+	if (flags & ~STG_RENAME_NOREPLACE)
+		return rec_err(ov, -EINVAL, "unsupported rename flags");
+	struct ov_inode *odir = get_dir(ov, odir_i, &rc);
+	if (!odir)
+		return rc;
+	struct ov_inode *ndir = get_dir(ov, ndir_i, &rc);
+	if (!ndir)
+		return rc;
+	if ((rc = check_name(ov, oname)) || (rc = check_name(ov, nname)))
+		return rc;
+	uint32_t oidx, nidx;
+	struct ov_dirent *oe = find_ent(odir, oname, &oidx);
+	if (!oe)
+		return rec_err(ov, -ENOENT, "no such file");
+	struct ov_inode *src = get_ino(ov, oe->ino);
+	struct ov_dirent *ne = find_ent(ndir, nname, &nidx);
+	/* the checks in Linux's order, so that errors match a local fs */
+	if (ne && (flags & STG_RENAME_NOREPLACE))
+		return rec_err(ov, -EEXIST, "file exists");
+	if (is_dir(src) && is_ancestor(ov, src->ino, ndir_i))
+		return rec_err(ov, -EINVAL,
+			       "cannot move a directory into itself");
+	if (ne && is_ancestor(ov, ne->ino, odir_i))
+		return rec_err(ov, -ENOTEMPTY, "directory not empty");
+	if (is_dir(src) && odir != ndir &&
+	    dir_depth(ov, ndir_i) + 1 + dir_height(ov, src) > MAX_DEPTH)
+		return rec_err(ov, -ELOOP, "directories nested too deep");
+	if (ne && ne->ino == src->ino)
+		return 0; /* same file (or a hard link of it): nothing */
+	if (ne) {
+		struct ov_inode *tgt = get_ino(ov, ne->ino);
+		if (is_dir(src) && !is_dir(tgt))
+			return rec_err(ov, -ENOTDIR, "not a directory");
+		if (!is_dir(src) && is_dir(tgt))
+			return rec_err(ov, -EISDIR, "is a directory");
+		if (is_dir(tgt) && tgt->nents)
+			return rec_err(ov, -ENOTEMPTY, "directory not empty");
+		del_ent(ndir, nidx);
+		if (is_dir(tgt))
+			ndir->nlink--;
+		tgt->ctime = now;
+		drop_link(ov, tgt);
+		/* the source's index moved if it sat after the target */
+		if (odir == ndir && oidx > nidx)
+			oidx--;
+	}
+	uint64_t sino = src->ino;
+	del_ent(odir, oidx);
+	if ((rc = add_ent(ndir, nname, sino)))
+		return rc; /* ENOMEM: the live side reports it */
+	if (is_dir(src) && odir != ndir) {
+		odir->nlink--;
+		ndir->nlink++;
+		src->parent = ndir_i;
+	}
+	src->ctime = now;
+	touch_dir(odir, now);
+	touch_dir(ndir, now);
+	return 0;
+}
+
+static int ap_setattr(struct stg_overlay *ov, struct dec *d,
+		      struct timespec now)
+{
+	uint64_t ino = get_u64(d);
+	uint32_t which = get_u32(d), mode = get_u32(d), uid = get_u32(d),
+		 gid = get_u32(d);
+	uint64_t size = get_u64(d);
+	struct timespec at = get_ts(d), mt = get_ts(d);
+	if (d->bad)
+		return rec_err(ov, -EINVAL, "truncated record");
+	struct ov_inode *n = get_ino(ov, ino);
+	if (!n)
+		return rec_err(ov, -ENOENT, "no such inode");
+	if (which & ~0x3fu)
+		return rec_err(ov, -EINVAL, "bad attribute mask");
+	if (which & STG_SET_SIZE) {
+		if (is_dir(n))
+			return rec_err(ov, -EISDIR, "is a directory");
+		if (!S_ISREG(n->mode))
+			return rec_err(ov, -EINVAL, "not a regular file");
+		if (size > MAX_FILE_SIZE)
+			return rec_err(ov, -EFBIG, "file too large");
+		if (n->base && !n->has_data && size != n->size)
+			return rec_err(
+			    ov, -EINVAL,
+			    "size change of a base file not copied up");
+	}
+	if (which & STG_SET_MODE)
+		n->mode = (n->mode & S_IFMT) | (mode & 07777);
+	if (which & STG_SET_UID)
+		n->uid = uid;
+	if (which & STG_SET_GID)
+		n->gid = gid;
+	if (which & STG_SET_SIZE) {
+		if (size != n->size)
+			n->mtime = now;
+		n->size = size;
+	}
+	if (which & STG_SET_ATIME)
+		n->atime = at;
+	if (which & STG_SET_MTIME)
+		n->mtime = mt;
+	n->ctime = now;
+	return 0;
+}
+
+static int ap_copyup(struct stg_overlay *ov, struct dec *d, struct timespec now)
+{
+	uint64_t ino = get_u64(d), size = get_u64(d);
+	if (d->bad)
+		return rec_err(ov, -EINVAL, "truncated record");
+	struct ov_inode *n = get_ino(ov, ino);
+	if (!n)
+		return rec_err(ov, -ENOENT, "no such inode");
+	if (!S_ISREG(n->mode) || !n->base || n->has_data)
+		return rec_err(ov, -EINVAL, "copy-up of a file that has data");
+	if (size > n->size)
+		return rec_err(ov, -EINVAL, "copy-up past the end of the file");
+	n->has_data = true;
+	if (size != n->size)
+		n->mtime = now;
+	n->size = size;
+	n->ctime = now;
+	return 0;
+}
+
+static int ap_write(struct stg_overlay *ov, struct dec *d, struct timespec now)
+{
+	uint64_t ino = get_u64(d), size = get_u64(d);
+	if (d->bad)
+		return rec_err(ov, -EINVAL, "truncated record");
+	struct ov_inode *n = get_ino(ov, ino);
+	if (!n)
+		return rec_err(ov, -ENOENT, "no such inode");
+	if (!S_ISREG(n->mode) || !n->has_data)
+		return rec_err(ov, -EINVAL, "write to a file without data");
+	if (size > MAX_FILE_SIZE || size < n->size)
+		return rec_err(ov, -EINVAL, "bad size");
+	n->size = size;
+	n->mtime = now;
+	n->ctime = now;
+	return 0;
+}
+
+static int apply(struct stg_overlay *ov, uint8_t type, const void *payload,
+		 size_t len)
+{
+	struct dec d = {payload, len, 0, false};
+	struct timespec now = get_ts(&d);
+	int rc;
+
+	if (d.bad)
+		return rec_err(ov, -EINVAL, "truncated record");
+	switch (type) {
+	case R_CREATE:
+		rc = ap_create(ov, &d, now);
+		break;
+	case R_LINK:
+		rc = ap_link(ov, &d, now);
+		break;
+	case R_UNLINK:
+		rc = ap_unlink(ov, &d, now);
+		break;
+	case R_RENAME:
+		rc = ap_rename(ov, &d, now);
+		break;
+	case R_SETATTR:
+		rc = ap_setattr(ov, &d, now);
+		break;
+	case R_COPYUP:
+		rc = ap_copyup(ov, &d, now);
+		break;
+	case R_WRITE:
+		rc = ap_write(ov, &d, now);
+		break;
+	default:
+		return rec_err(ov, -EINVAL, "unknown record type");
+	}
+	if (!rc && d.off != d.len)
+		return rec_err(ov, -EINVAL, "trailing bytes");
+	return rc;
+}
+
+static int replay_cb(void *ctx, uint8_t type, uint64_t seq, const void *payload,
+		     size_t len)
+{
+	struct stg_overlay *ov = ctx;
+	(void)seq;
+	ov->rec_no++;
+	int rc = apply(ov, type, payload, len);
+	if (rc && rc != -EUCLEAN)
+		rc = cds_error(rc, "journal record %" PRIu64 ": %s", ov->rec_no,
+			       strerror(-rc));
+	return rc;
+}
+
+/* Apply the record in @e, then journal it (records about a nameless
+ * pinned inode are not journaled: replay has freed it already). */
+static int commit(struct stg_overlay *ov, uint8_t type, struct enc *e)
+{
+	int rc = e->err;
+	bool orphan = false;
+	if (!rc && (type == R_SETATTR || type == R_COPYUP || type == R_WRITE) &&
+	    e->len >= 20) {
+		const struct ov_inode *n = get_ino(ov, cds_get_le64(e->p + 12));
+		orphan = n && n->orphan;
+	}
+	if (!rc)
+		rc = apply(ov, type, e->p, e->len);
+	if (!rc && !orphan)
+		rc = stg_journal_append(ov->j, type, e->p, e->len, NULL);
+	free(e->p);
+	return rc;
+}
+
+static struct enc enc_start(void)
+{
+	struct enc e = {NULL, 0, 0, 0};
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	put_ts(&e, now);
+	return e;
+}
+
+/* ---- open / close ---- */
+
+static int remove_orphans(struct stg_overlay *ov)
+{
+	int fd = openat(ov->datafd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	DIR *dp = fdopendir(fd);
+	if (!dp) {
+		close(fd);
+		return -errno;
+	}
+	struct dirent *de;
+	while ((de = readdir(dp))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(de->d_name, &end, 10);
+		const struct ov_inode *n =
+		    (*end || errno) ? NULL : get_ino(ov, (uint64_t)v);
+		if (!n || !n->has_data)
+			unlinkat(ov->datafd, de->d_name, 0);
+	}
+	closedir(dp);
+	return 0;
+}
+
+int stg_overlay_open(struct stg_store *st, const struct iso_node *base_root,
+		     const void *base_id, size_t base_id_len,
+		     stg_read_base_fn read_base, void *read_ctx,
+		     struct stg_overlay **out)
+{
+	*out = NULL;
+	if (!base_root || !iso_node_is_dir(base_root))
+		return cds_error(-EINVAL,
+				 "overlay: base root is not a directory");
+	struct stg_overlay *ov = calloc(1, sizeof(*ov));
+	if (!ov)
+		return -ENOMEM;
+	ov->st = st;
+	ov->datafd = -1;
+	ov->read_base = read_base;
+	ov->read_ctx = read_ctx;
+	ov->next_ino = STG_ROOT_INO;
+	int rc;
+
+	size_t count = count_nodes(base_root);
+	struct serial_map m = {NULL, NULL, 16};
+	while (m.cap < count * 2)
+		m.cap *= 2;
+	m.serial = calloc(m.cap, sizeof(uint64_t));
+	m.ino = calloc(m.cap, sizeof(uint64_t));
+	uint64_t root;
+	rc = (m.serial && m.ino)
+		 ? load_base(ov, base_root, STG_ROOT_INO, &m, &root)
+		 : -ENOMEM;
+	free(m.serial);
+	free(m.ino);
+	if (rc)
+		goto fail;
+	ov->first_new = ov->next_ino;
+
+	int dfd = stg_store_dirfd(st);
+	if (mkdirat(dfd, "data", 0700) && errno != EEXIST) {
+		rc = cds_error(-errno, "staging: cannot create %s/data: %s",
+			       stg_store_dir(st), strerror(errno));
+		goto fail;
+	}
+	ov->datafd = openat(dfd, "data", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ov->datafd < 0) {
+		rc = cds_error(-errno, "staging: cannot open %s/data: %s",
+			       stg_store_dir(st), strerror(errno));
+		goto fail;
+	}
+	fsync(dfd);
+
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/journal", stg_store_dir(st));
+	ov->replaying = true;
+	rc =
+	    stg_journal_open(path, base_id, base_id_len, replay_cb, ov, &ov->j);
+	ov->replaying = false;
+	if (rc)
+		goto fail;
+	remove_orphans(ov);
+	*out = ov;
+	return 0;
+fail:
+	stg_overlay_close(ov);
+	return rc;
+}
+
+void stg_overlay_close(struct stg_overlay *ov)
+{
+	if (!ov)
+		return;
+	stg_journal_close(ov->j);
+	for (uint64_t i = 0; i < ov->ntab; i++)
+		if (ov->tab[i])
+			free_inode(ov, ov->tab[i]);
+	free(ov->tab);
+	free(ov->dead);
+	if (ov->datafd >= 0)
+		close(ov->datafd);
+	free(ov);
+}
+
+/* ---- metadata operations ---- */
+
+static int need(struct stg_overlay *ov, uint64_t ino, struct ov_inode **n)
+{
+	*n = get_ino(ov, ino);
+	if (!*n)
+		return cds_error(-ENOENT, "no inode %" PRIu64, ino);
+	return 0;
+}
+
+int stg_lookup(struct stg_overlay *ov, uint64_t parent, const char *name,
+	       uint64_t *ino)
+{
+	int rc = 0;
+	struct ov_inode *d = get_dir(ov, parent, &rc);
+	if (!d)
+		return rc;
+	if ((rc = iso_name_check(name, strlen(name))))
+		return rc;
+	const struct ov_dirent *e = find_ent(d, name, NULL);
+	if (!e)
+		return -ENOENT;
+	*ino = e->ino;
+	return 0;
+}
+
+int stg_getattr(struct stg_overlay *ov, uint64_t ino, struct stg_attr *a)
+{
+	struct ov_inode *n;
+	int rc = need(ov, ino, &n);
+	if (rc)
+		return rc;
+	a->ino = n->ino;
+	a->mode = n->mode;
+	a->uid = n->uid;
+	a->gid = n->gid;
+	a->nlink = n->nlink;
+	a->size = n->size;
+	a->atime = n->atime;
+	a->mtime = n->mtime;
+	a->ctime = n->ctime;
+	a->rdev = n->rdev;
+	return 0;
+}
+
+int stg_readlink(struct stg_overlay *ov, uint64_t ino, char *buf, size_t cap)
+{
+	struct ov_inode *n;
+	int rc = need(ov, ino, &n);
+	if (rc)
+		return rc;
+	if (!S_ISLNK(n->mode) || !n->symlink)
+		return -EINVAL;
+	size_t len = strlen(n->symlink);
+	if (cap) {
+		size_t c = len < cap - 1 ? len : cap - 1;
+		memcpy(buf, n->symlink, c);
+		buf[c] = 0;
+	}
+	return (int)len;
+}
+
+int stg_readdir(struct stg_overlay *ov, uint64_t dir, uint64_t cookie,
+		stg_readdir_fn fn, void *ctx)
+{
+	int rc = 0;
+	struct ov_inode *d = get_dir(ov, dir, &rc);
+	if (!d)
+		return rc;
+	/* cookies increase along the array: binary search the start */
+	uint32_t lo = 0, hi = d->nents;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (d->ents[mid].cookie <= cookie)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (uint32_t i = lo; i < d->nents; i++) {
+		const struct ov_inode *n = get_ino(ov, d->ents[i].ino);
+		if (fn(ctx, d->ents[i].name, d->ents[i].ino, n->mode,
+		       d->ents[i].cookie))
+			break;
+	}
+	return 0;
+}
+
+static int make(struct stg_overlay *ov, uint64_t parent, const char *name,
+		mode_t mode, dev_t rdev, const char *target, uid_t uid,
+		gid_t gid, uint64_t *ino)
+{
+	int rc = iso_name_check(name, strlen(name));
+	if (rc)
+		return rc;
+	if (target && (!*target || strlen(target) >= 4096))
+		return cds_error(-ENAMETOOLONG, "bad symlink target length");
+	uint64_t new_ino = ov->next_ino;
+	struct enc e = enc_start();
+	put_u64(&e, parent);
+	put_u64(&e, new_ino);
+	put_u32(&e, (uint32_t)mode);
+	put_u32(&e, (uint32_t)uid);
+	put_u32(&e, (uint32_t)gid);
+	put_u64(&e, (uint64_t)rdev);
+	put_str(&e, name);
+	put_str(&e, target);
+	rc = commit(ov, R_CREATE, &e);
+	if (!rc && ino)
+		*ino = new_ino;
+	return rc;
+}
+
+int stg_create(struct stg_overlay *ov, uint64_t parent, const char *name,
+	       mode_t mode, uid_t uid, gid_t gid, uint64_t *ino)
+{
+	return make(ov, parent, name, S_IFREG | (mode & 07777), 0, NULL, uid,
+		    gid, ino);
+}
+
+int stg_mkdir(struct stg_overlay *ov, uint64_t parent, const char *name,
+	      mode_t mode, uid_t uid, gid_t gid, uint64_t *ino)
+{
+	return make(ov, parent, name, S_IFDIR | (mode & 07777), 0, NULL, uid,
+		    gid, ino);
+}
+
+int stg_symlink(struct stg_overlay *ov, uint64_t parent, const char *name,
+		const char *target, uid_t uid, gid_t gid, uint64_t *ino)
+{
+	if (!target)
+		return -EINVAL;
+	return make(ov, parent, name, S_IFLNK | 0777, 0, target, uid, gid, ino);
+}
+
+int stg_mknod(struct stg_overlay *ov, uint64_t parent, const char *name,
+	      mode_t mode, dev_t rdev, uid_t uid, gid_t gid, uint64_t *ino)
+{
+	mode_t t = mode & S_IFMT;
+	if (t != S_IFIFO && t != S_IFCHR && t != S_IFBLK && t != S_IFSOCK &&
+	    t != S_IFREG)
+		return cds_error(-EINVAL, "mknod: unsupported file type");
+	if (t != S_IFCHR && t != S_IFBLK)
+		rdev = 0;
+	return make(ov, parent, name, t | (mode & 07777), rdev, NULL, uid, gid,
+		    ino);
+}
+
+int stg_link(struct stg_overlay *ov, uint64_t ino, uint64_t newparent,
+	     const char *newname)
+{
+	int rc = iso_name_check(newname, strlen(newname));
+	if (rc)
+		return rc;
+	struct enc e = enc_start();
+	put_u64(&e, ino);
+	put_u64(&e, newparent);
+	put_str(&e, newname);
+	return commit(ov, R_LINK, &e);
+}
+
+static int remove_name(struct stg_overlay *ov, uint64_t parent,
+		       const char *name, uint32_t rmdir)
+{
+	int rc = iso_name_check(name, strlen(name));
+	if (rc)
+		return rc;
+	struct enc e = enc_start();
+	put_u64(&e, parent);
+	put_str(&e, name);
+	put_u32(&e, rmdir);
+	return commit(ov, R_UNLINK, &e);
+}
+
+int stg_unlink(struct stg_overlay *ov, uint64_t parent, const char *name)
+{
+	return remove_name(ov, parent, name, 0);
+}
+
+int stg_rmdir(struct stg_overlay *ov, uint64_t parent, const char *name)
+{
+	return remove_name(ov, parent, name, 1);
+}
+
+int stg_rename(struct stg_overlay *ov, uint64_t olddir, const char *oldname,
+	       uint64_t newdir, const char *newname, unsigned flags)
+{
+	int rc = iso_name_check(oldname, strlen(oldname));
+	if (!rc)
+		rc = iso_name_check(newname, strlen(newname));
+	if (rc)
+		return rc;
+	struct enc e = enc_start();
+	put_u64(&e, olddir);
+	put_u64(&e, newdir);
+	put_str(&e, oldname);
+	put_str(&e, newname);
+	put_u32(&e, flags);
+	return commit(ov, R_RENAME, &e);
+}
+
+int stg_pin(struct stg_overlay *ov, uint64_t ino)
+{
+	struct ov_inode *n;
+	int rc = need(ov, ino, &n);
+	if (!rc)
+		n->pins++;
+	return rc;
+}
+
+void stg_unpin(struct stg_overlay *ov, uint64_t ino)
+{
+	struct ov_inode *n = get_ino(ov, ino);
+	if (!n || !n->pins || --n->pins || !n->orphan)
+		return;
+	if (n->has_data)
+		schedule_dead(ov, n->ino);
+	ov->tab[n->ino] = NULL;
+	free_inode(ov, n);
+}
+
+/* ---- data ---- */
+
+static int data_fd(struct stg_overlay *ov, struct ov_inode *n, bool create)
+{
+	if (n->fd >= 0)
+		return n->fd;
+	if (ov->open_fds >= MAX_OPEN_FDS) {
+		/* a crude cache: start over (dirty files get synced by
+		 * stg_sync through a fresh descriptor) */
+		for (uint64_t i = 0; i < ov->ntab; i++)
+			if (ov->tab[i])
+				close_fd(ov, ov->tab[i]);
+	}
+	char name[32];
+	snprintf(name, sizeof(name), "%" PRIu64, n->ino);
+	int fd = openat(ov->datafd, name,
+			O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+	if (fd < 0) {
+		if (errno == ENOENT && !create)
+			return -ENOENT;
+		return cds_error(-errno, "staging: data file %s/data/%s: %s",
+				 stg_store_dir(ov->st), name, strerror(errno));
+	}
+	if (create)
+		ov->datadir_dirty = true;
+	n->fd = fd;
+	ov->open_fds++;
+	return fd;
+}
+
+static ssize_t read_data(struct stg_overlay *ov, struct ov_inode *n,
+			 uint64_t off, void *buf, size_t len)
+{
+	int fd = data_fd(ov, n, false);
+	size_t got = 0;
+	if (fd >= 0) {
+		while (got < len) {
+			ssize_t r = pread(fd, (char *)buf + got, len - got,
+					  (off_t)(off + got));
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0)
+				return cds_error(-errno, "staging: read: %s",
+						 strerror(errno));
+			if (r == 0)
+				break;
+			got += (size_t)r;
+		}
+	} else if (fd != -ENOENT)
+		return fd;
+	memset((char *)buf + got, 0, len - got); /* past the data file */
+	return (ssize_t)len;
+}
+
+ssize_t stg_read(struct stg_overlay *ov, uint64_t ino, uint64_t off, void *buf,
+		 size_t len)
+{
+	struct ov_inode *n;
+	int rc = need(ov, ino, &n);
+	if (rc)
+		return rc;
+	if (is_dir(n))
+		return -EISDIR;
+	if (!S_ISREG(n->mode))
+		return -EINVAL;
+	if (off >= n->size)
+		return 0;
+	if (len > n->size - off)
+		len = (size_t)(n->size - off);
+	if (n->has_data)
+		return read_data(ov, n, off, buf, len);
+	if (!ov->read_base)
+		return cds_error(-EIO, "staging: no reader for base files");
+	rc = ov->read_base(ov->read_ctx, n->base, off, buf, len);
+	return rc ? rc : (ssize_t)len;
+}
+
+static int write_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+	while (done < len) {
+		ssize_t w = pwrite(fd, (const char *)buf + done, len - done,
+				   (off_t)(off + done));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return cds_error(-errno, "staging: write: %s",
+					 strerror(errno));
+		done += (size_t)w;
+	}
+	return 0;
+}
+
+/* Copy the first @keep bytes of base file @n into its data file. */
+static int copy_up(struct stg_overlay *ov, struct ov_inode *n, uint64_t keep)
+{
+	close_fd(ov, n);
+	char name[32];
+	snprintf(name, sizeof(name), "%" PRIu64, n->ino);
+	unlinkat(ov->datafd, name, 0); /* a stale one */
+	int fd = data_fd(ov, n, true);
+	if (fd < 0)
+		return fd;
+	int rc = 0;
+	if (ftruncate(fd, 0))
+		return cds_error(-errno, "staging: copy-up: %s",
+				 strerror(errno));
+	size_t bufsz = 1u << 16;
+	char *buf = malloc(bufsz);
+	if (!buf)
+		return -ENOMEM;
+	for (uint64_t off = 0; off < keep && !rc;) {
+		size_t c = keep - off < bufsz ? (size_t)(keep - off) : bufsz;
+		rc = ov->read_base
+			 ? ov->read_base(ov->read_ctx, n->base, off, buf, c)
+			 : -EIO;
+		if (!rc)
+			rc = write_all(fd, buf, c, off);
+		off += c;
+	}
+	free(buf);
+	if (rc)
+		return cds_error_wrap(rc, "staging: copy-up of inode %" PRIu64,
+				      n->ino);
+	if (fdatasync(fd))
+		return cds_error(-errno, "staging: copy-up: fdatasync: %s",
+				 strerror(errno));
+	struct enc e = enc_start();
+	put_u64(&e, n->ino);
+	put_u64(&e, keep);
+	return commit(ov, R_COPYUP, &e);
+}
+
+static void mark_dirty(struct stg_overlay *ov, struct ov_inode *n)
+{
+	(void)ov;
+	n->dirty = true;
+}
+
+ssize_t stg_write(struct stg_overlay *ov, uint64_t ino, uint64_t off,
+		  const void *buf, size_t len)
+{
+	struct ov_inode *n;
+	int rc = need(ov, ino, &n);
+	if (rc)
+		return rc;
+	if (is_dir(n))
+		return -EISDIR;
+	if (!S_ISREG(n->mode))
+		return -EINVAL;
+	if (off > MAX_FILE_SIZE || len > MAX_FILE_SIZE - off)
+		return cds_error(-EFBIG, "staging: file too large");
+	if (!n->has_data && (rc = copy_up(ov, n, n->size)))
+		return rc;
+	int fd = data_fd(ov, n, true);
+	if (fd < 0)
+		return fd;
+	if ((rc = write_all(fd, buf, len, off)))
+		return rc;
+	mark_dirty(ov, n);
+	uint64_t end = off + len;
+	struct enc e = enc_start();
+	put_u64(&e, n->ino);
+	put_u64(&e, end > n->size ? end : n->size);
+	rc = commit(ov, R_WRITE, &e);
+	return rc ? rc : (ssize_t)len;
+}
+
+int stg_setattr(struct stg_overlay *ov, uint64_t ino, const struct stg_attr *a,
+		unsigned which)
+{
+	struct ov_inode *n;
+	int rc = need(ov, ino, &n);
+	if (rc)
+		return rc;
+	if (which & ~0x3fu)
+		return cds_error(-EINVAL, "setattr: bad mask");
+	if (which & STG_SET_SIZE) {
+		if (is_dir(n))
+			return -EISDIR;
+		if (!S_ISREG(n->mode))
+			return -EINVAL;
+		if (a->size > MAX_FILE_SIZE)
+			return cds_error(-EFBIG, "staging: file too large");
+		if (!n->has_data && a->size != n->size &&
+		    (rc =
+			 copy_up(ov, n, a->size < n->size ? a->size : n->size)))
+			return rc;
+		if (n->has_data) {
+			int fd = data_fd(ov, n, true);
+			if (fd < 0)
+				return fd;
+			if (ftruncate(fd, (off_t)a->size))
+				return cds_error(-errno,
+						 "staging: truncate: %s",
+						 strerror(errno));
+			mark_dirty(ov, n);
+		}
+	}
+	struct enc e = enc_start();
+	put_u64(&e, ino);
+	put_u32(&e, which);
+	put_u32(&e, (uint32_t)a->mode);
+	put_u32(&e, (uint32_t)a->uid);
+	put_u32(&e, (uint32_t)a->gid);
+	put_u64(&e, a->size);
+	put_ts(&e, a->atime);
+	put_ts(&e, a->mtime);
+	return commit(ov, R_SETATTR, &e);
+}
+
+/* fdatasync every dirty data file, then the data directory. */
+static int sync_data(struct stg_overlay *ov, struct ov_inode *only)
+{
+	for (uint64_t i = 0; i < ov->ntab; i++) {
+		struct ov_inode *n = ov->tab[i];
+		if (!n || !n->dirty || (only && n != only))
+			continue;
+		int fd = data_fd(ov, n, false);
+		if (fd >= 0 && fdatasync(fd))
+			return cds_error(-errno, "staging: fdatasync: %s",
+					 strerror(errno));
+		n->dirty = false;
+	}
+	if (ov->datadir_dirty) {
+		if (fsync(ov->datafd))
+			return cds_error(-errno, "staging: fsync data: %s",
+					 strerror(errno));
+		ov->datadir_dirty = false;
+	}
+	return 0;
+}
+
+static void remove_dead(struct stg_overlay *ov)
+{
+	for (size_t i = 0; i < ov->ndead; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "%" PRIu64, ov->dead[i]);
+		unlinkat(ov->datafd, name, 0);
+	}
+	ov->ndead = 0;
+}
+
+int stg_fsync(struct stg_overlay *ov, uint64_t ino, bool datasync)
+{
+	struct ov_inode *n;
+	int rc = need(ov, ino, &n);
+	(void)datasync; /* the journal holds the metadata either way */
+	if (!rc)
+		rc = sync_data(ov, n);
+	if (!rc)
+		rc = stg_journal_sync(ov->j);
+	return rc;
+}
+
+int stg_sync(struct stg_overlay *ov)
+{
+	int rc = sync_data(ov, NULL);
+	if (!rc)
+		rc = stg_journal_sync(ov->j);
+	if (!rc)
+		remove_dead(ov);
+	return rc;
+}
+
+/* ---- snapshot ---- */
+
+struct data_content {
+	struct iso_content c;
+	int datafd;
+	uint64_t ino;
+};
+
+static int dc_read(struct iso_content *c, uint64_t off, void *buf, size_t len)
+{
+	struct data_content *d = (struct data_content *)c;
+	char name[32];
+	snprintf(name, sizeof(name), "%" PRIu64, d->ino);
+	int fd = openat(d->datafd, name, O_RDONLY | O_CLOEXEC);
+	size_t got = 0;
+	if (fd < 0 && errno != ENOENT)
+		return cds_error(-errno, "staging: data file %s: %s", name,
+				 strerror(errno));
+	while (fd >= 0 && got < len) {
+		ssize_t r =
+		    pread(fd, (char *)buf + got, len - got, (off_t)(off + got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	if (fd >= 0)
+		close(fd);
+	memset((char *)buf + got, 0, len - got);
+	return 0;
+}
+
+static void dc_release(struct iso_content *c)
+{
+	free(c);
+}
+
+static const struct iso_content_ops dc_ops = {dc_read, dc_release, NULL};
+
+static int snap_node(struct stg_overlay *ov, struct ov_inode *n,
+		     const char *name, struct iso_node **out)
+{
+	struct iso_node *x = iso_node_new(name, n->mode);
+	if (!x)
+		return -ENOMEM;
+	x->uid = n->uid;
+	x->gid = n->gid;
+	x->nlink = n->nlink;
+	x->atime = n->atime;
+	x->mtime = n->mtime;
+	x->ctime = n->ctime;
+	x->size = n->size;
+	x->rdev = n->rdev;
+	x->ino = n->serial;
+	if (!x->ino && !is_dir(n) && n->nlink > 1) {
+		if (!n->snap_serial)
+			n->snap_serial = ++ov->base_max_serial;
+		x->ino = n->snap_serial;
+	}
+	int rc = 0;
+	if (n->symlink)
+		rc = iso_node_set_symlink(x, n->symlink);
+	if (!rc && S_ISREG(n->mode) && !n->has_data && n->base)
+		rc = iso_node_set_extents(x, n->base->extents,
+					  n->base->nextents);
+	if (!rc && S_ISREG(n->mode) && n->has_data && n->size) {
+		struct data_content *d = calloc(1, sizeof(*d));
+		if (!d)
+			rc = -ENOMEM;
+		else {
+			d->c.ops = &dc_ops;
+			d->datafd = ov->datafd;
+			d->ino = n->ino;
+			x->content = &d->c;
+		}
+	}
+	for (uint32_t i = 0; !rc && is_dir(n) && i < n->nents; i++) {
+		struct iso_node *c;
+		rc =
+		    snap_node(ov, ov->tab[n->ents[i].ino], n->ents[i].name, &c);
+		if (!rc && (rc = iso_node_append_child(x, c)))
+			iso_node_free(c);
+	}
+	if (is_dir(n))
+		x->children_loaded = true;
+	if (rc) {
+		iso_node_free(x);
+		return rc;
+	}
+	*out = x;
+	return 0;
+}
+
+int stg_snapshot(struct stg_overlay *ov, struct iso_node **root)
+{
+	uint64_t saved = ov->base_max_serial;
+	for (uint64_t i = 0; i < ov->ntab; i++)
+		if (ov->tab[i])
+			ov->tab[i]->snap_serial = 0;
+	int rc = snap_node(ov, ov->tab[STG_ROOT_INO], "", root);
+	ov->base_max_serial = saved;
+	return rc;
+}

@@ -1,0 +1,187 @@
+/*
+ * overlay.h - the staging overlay: the merged view of a base session and
+ * the changes made since, kept durably in a store directory.
+ *
+ * Model.  At open every node of the base tree gets an inode, numbered by a
+ * depth-first walk (root = 1, children in the base's order), so the numbers
+ * are the same on every open of the same base session and journal records
+ * can name base files by number.  Base files with the same Rock Ridge
+ * serial and nlink > 1 share one inode (hard links).  New inodes are
+ * numbered after the base's, in creation order, and are never reused
+ * during the overlay's life.  Each directory inode holds its merged
+ * children (base children minus deletions plus new and renamed entries), so
+ * a deletion is just a missing entry: no whiteout objects are needed.
+ * (Cost: the whole base tree is walked at open and takes about 200 bytes per
+ * node; fine for a CD/DVD, revisit for a full BD-R of tiny files.)
+ *
+ * Journal.  Every metadata change is one record in DIR/journal (header =
+ * the caller's base id), explicit little-endian fields, the time of the
+ * change included so that replay reproduces it exactly.  A live operation
+ * encodes its record, applies it through the very code replay uses, and
+ * appends it only when it applied: replay and live can not diverge.
+ * Records are untrusted on replay: a malformed or inapplicable one fails
+ * the open with "journal record N: ..." (-EUCLEAN), never a crash.
+ *
+ * Data.  New and copied-up file data lives in DIR/data/<ino> (0600).  A
+ * base file is copied up on its first write (the whole file) or when it is
+ * truncated (only the kept part; nothing for a truncation to 0).  Renames,
+ * chmod, chown, utimens and links of base files copy nothing.  A data file
+ * shorter than its inode's size reads as zeros past its end.  Data files of
+ * deleted inodes are removed after the next sync, and any data file no live
+ * inode owns is removed on open.
+ *
+ * Durability.  stg_fsync(ino) makes everything about that file durable: its
+ * data (fdatasync), its data file's directory entry, and the whole journal
+ * so far (so its name and directory entries too): it survives kill -9 and a
+ * machine crash.  stg_sync() is the group commit, meant to be called about
+ * once a second: it fdatasyncs data files written since the last sync,
+ * then syncs the journal (ordered, like ext4's data=ordered).  Changes not
+ * covered by an fsync are lost at most within that window: records wait in
+ * the process's journal buffer until the next sync, so kill -9 or a crash
+ * loses what came after the last stg_sync() or stg_fsync().  A copy-up is
+ * fdatasynced before its record is appended, so a copy-up record always
+ * has its data.
+ *
+ * Known holes of that window after a machine crash (not kill -9): the
+ * kernel may write a buffered journal record back before the data it
+ * describes (the missing data reads as zeros), and a shrinking truncation
+ * is not replayed on the data file, so stale bytes can reappear past it
+ * when a later extension was synced (ext4 in writeback mode has the same
+ * holes).  Directories nest at most 2048 levels
+ * (a hostile journal must not make the recursive walks overflow the stack):
+ * deeper is -ELOOP.
+ *
+ * Not yet: journal compaction (the journal grows with every change until
+ * the store is released), RENAME_EXCHANGE, releasing the store after a burn,
+ * hashing of large directories (lookup is a linear scan).
+ *
+ * Not thread-safe: fs/ serialises calls.
+ */
+#ifndef CDS_STAGING_OVERLAY_H
+#define CDS_STAGING_OVERLAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "iso/node.h"
+
+struct stg_store;
+struct stg_overlay;
+
+#define STG_ROOT_INO 1u
+
+/* Reads @len bytes at @off of base file @n into @buf: 0 (all of them) or a
+ * negative errno.  Never asked for bytes past n->size. */
+typedef int (*stg_read_base_fn)(void *ctx, const struct iso_node *n,
+				uint64_t off, void *buf, size_t len);
+
+struct stg_attr {
+	uint64_t ino;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	uint32_t nlink;
+	uint64_t size;
+	struct timespec atime, mtime, ctime;
+	dev_t rdev;
+};
+
+/* Fields of stg_setattr(); ctime is always set to now. */
+#define STG_SET_MODE  0x01u /* permission bits only; the type is kept */
+#define STG_SET_UID   0x02u
+#define STG_SET_GID   0x04u
+#define STG_SET_SIZE  0x08u
+#define STG_SET_ATIME 0x10u
+#define STG_SET_MTIME 0x20u
+
+/* rename flags, with Linux's values */
+#define STG_RENAME_NOREPLACE 1u
+
+/*
+ * Open the overlay of @base_root (borrowed, read-only, fully loaded; must
+ * outlive the overlay) in store @st.  @base_id identifies the base session
+ * and is the journal's header: a journal of another base gives -ESTALE
+ * ("journal belongs to another base session").  Replays the journal.
+ */
+int stg_overlay_open(struct stg_store *st, const struct iso_node *base_root,
+		     const void *base_id, size_t base_id_len,
+		     stg_read_base_fn read_base, void *read_ctx,
+		     struct stg_overlay **out);
+
+/* Flush the journal (no sync: call stg_sync() first) and free.  NULL ok. */
+void stg_overlay_close(struct stg_overlay *ov);
+
+int stg_lookup(struct stg_overlay *ov, uint64_t parent, const char *name,
+	       uint64_t *ino);
+int stg_getattr(struct stg_overlay *ov, uint64_t ino, struct stg_attr *a);
+int stg_setattr(struct stg_overlay *ov, uint64_t ino, const struct stg_attr *a,
+		unsigned which);
+/* Copies the symlink target (NUL-terminated, cut to @cap - 1).  Returns its
+ * full length or a negative errno (-EINVAL: not a symlink). */
+int stg_readlink(struct stg_overlay *ov, uint64_t ino, char *buf, size_t cap);
+
+/*
+ * Calls @fn for each entry of @dir after @cookie (0 = from the start), in a
+ * stable order (creation/arrival order), without "." and "..".  @next is
+ * the cookie to resume after this entry; entries added or removed during a
+ * listing do not disturb the others.  @fn returns nonzero to stop.
+ */
+typedef int (*stg_readdir_fn)(void *ctx, const char *name, uint64_t ino,
+			      mode_t mode, uint64_t next);
+int stg_readdir(struct stg_overlay *ov, uint64_t dir, uint64_t cookie,
+		stg_readdir_fn fn, void *ctx);
+
+/* New objects: *@ino (may be NULL) gets the new inode.  uid/gid given by
+ * the caller (fs/ knows the requesting process). */
+int stg_create(struct stg_overlay *ov, uint64_t parent, const char *name,
+	       mode_t mode, uid_t uid, gid_t gid, uint64_t *ino);
+int stg_mkdir(struct stg_overlay *ov, uint64_t parent, const char *name,
+	      mode_t mode, uid_t uid, gid_t gid, uint64_t *ino);
+int stg_symlink(struct stg_overlay *ov, uint64_t parent, const char *name,
+		const char *target, uid_t uid, gid_t gid, uint64_t *ino);
+/* S_IFIFO, S_IFCHR, S_IFBLK (with @rdev), S_IFSOCK, or S_IFREG. */
+int stg_mknod(struct stg_overlay *ov, uint64_t parent, const char *name,
+	      mode_t mode, dev_t rdev, uid_t uid, gid_t gid, uint64_t *ino);
+int stg_link(struct stg_overlay *ov, uint64_t ino, uint64_t newparent,
+	     const char *newname);
+int stg_unlink(struct stg_overlay *ov, uint64_t parent, const char *name);
+int stg_rmdir(struct stg_overlay *ov, uint64_t parent, const char *name);
+int stg_rename(struct stg_overlay *ov, uint64_t olddir, const char *oldname,
+	       uint64_t newdir, const char *newname, unsigned flags);
+
+/*
+ * Keep inode @ino alive while a file is open: when its last name goes, a
+ * pinned inode stays readable and writable (nlink 0, never journaled: after
+ * a crash it is gone, as on a local filesystem) until the last unpin.
+ * Pins are not persistent.
+ */
+int stg_pin(struct stg_overlay *ov, uint64_t ino);
+void stg_unpin(struct stg_overlay *ov, uint64_t ino);
+
+/* Bytes read (short only at the end of the file) or a negative errno. */
+ssize_t stg_read(struct stg_overlay *ov, uint64_t ino, uint64_t off, void *buf,
+		 size_t len);
+/* Bytes written (all) or a negative errno. */
+ssize_t stg_write(struct stg_overlay *ov, uint64_t ino, uint64_t off,
+		  const void *buf, size_t len);
+int stg_fsync(struct stg_overlay *ov, uint64_t ino, bool datasync);
+int stg_sync(struct stg_overlay *ov);
+
+/*
+ * A new iso_node tree of the merged view for the iso/ writer (the caller
+ * frees it with iso_node_free()).  Base files not copied up keep their
+ * extents; base inodes keep their serials; new or changed data is an
+ * iso_content reading the data file when the writer asks (so the data must
+ * not change until the session is written: fs/ holds writes meanwhile);
+ * new inodes get serial 0 (the writer assigns one) unless they have several
+ * names, which then share a serial above the base's highest.  The
+ * contents use the overlay's data directory: free the tree before
+ * stg_overlay_close().  Releasing what a burnt session made permanent
+ * (dropping the journal and data files, rebasing) is not written yet.
+ */
+int stg_snapshot(struct stg_overlay *ov, struct iso_node **root);
+
+#endif

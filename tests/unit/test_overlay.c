@@ -1,0 +1,1517 @@
+/*
+ * test_overlay.c - staging/overlay: every operation, the POSIX corners,
+ * persistence across reopen, the snapshot, and a model-based test that
+ * applies random operation sequences both to the overlay and to a real
+ * directory and compares them (CDS_SLOW=1: ten times as many sequences).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "iso/node.h"
+#include "iso/writer.h"
+#include "staging/journal.h"
+#include "staging/overlay.h"
+#include "staging/store.h"
+#include "tap.h"
+
+/* ---- the base tree ---- */
+
+static uint8_t pattern(uint64_t serial, uint64_t off)
+{
+	return (uint8_t)(serial * 31 + off * 7 + (off >> 8));
+}
+
+static int base_reads;
+
+static int read_base(void *ctx, const struct iso_node *n, uint64_t off,
+		     void *buf, size_t len)
+{
+	(void)ctx;
+	if (off + len > n->size)
+		return -EIO;
+	for (size_t i = 0; i < len; i++)
+		((uint8_t *)buf)[i] = pattern(n->ino, off + i);
+	base_reads++;
+	return 0;
+}
+
+static struct iso_node *mk(struct iso_node *dir, const char *name, mode_t mode,
+			   uint64_t serial, uint64_t size)
+{
+	struct iso_node *n = iso_node_new(name, mode);
+	n->ino = serial;
+	n->size = size;
+	n->nlink = S_ISDIR(mode) ? 2 : 1;
+	n->uid = 0;
+	n->gid = 0;
+	n->mtime.tv_sec = 1000000000;
+	if (S_ISREG(mode) && size) {
+		struct iso_extent e = {(uint32_t)serial * 100, (uint32_t)size};
+		iso_node_set_extents(n, &e, 1);
+	}
+	if (dir && iso_node_add_child(dir, n)) {
+		iso_node_free(n);
+		return NULL;
+	}
+	return n;
+}
+
+/*
+ * /a.txt (5000 bytes)  /dir/b.bin (70000)  /dir/sub/c (10)
+ * /hl1 = /dir/hl2 (hard link, 100)  /ln -> a.txt  /empty/
+ */
+static struct iso_node *make_base(void)
+{
+	struct iso_node *root = mk(NULL, "", S_IFDIR | 0755, 1, 0);
+	mk(root, "a.txt", S_IFREG | 0644, 10, 5000);
+	struct iso_node *dir = mk(root, "dir", S_IFDIR | 0755, 11, 0);
+	mk(dir, "b.bin", S_IFREG | 0600, 12, 70000);
+	struct iso_node *sub = mk(dir, "sub", S_IFDIR | 0700, 13, 0);
+	mk(sub, "c", S_IFREG | 0640, 14, 10);
+	mk(root, "hl1", S_IFREG | 0644, 15, 100)->nlink = 2;
+	mk(dir, "hl2", S_IFREG | 0644, 15, 100)->nlink = 2;
+	struct iso_node *ln = mk(root, "ln", S_IFLNK | 0777, 16, 5);
+	iso_node_set_symlink(ln, "a.txt");
+	mk(root, "empty", S_IFDIR | 0755, 17, 0);
+	for (uint32_t i = 0; i < root->nchildren; i++)
+		root->children[i]->children_loaded = true;
+	root->children_loaded = true;
+	return root;
+}
+
+/* The same tree in a real directory. */
+static void make_real_base(const char *top)
+{
+	char p[512];
+	mkdir(top, 0755);
+	chmod(top, 0755);
+#define P(s) (snprintf(p, sizeof(p), "%s/%s", top, s), p)
+	struct {
+		const char *path;
+		uint64_t serial, size;
+		mode_t mode;
+	} files[] = {{"a.txt", 10, 5000, 0644},
+		     {"dir/b.bin", 12, 70000, 0600},
+		     {"dir/sub/c", 14, 10, 0640},
+		     {"hl1", 15, 100, 0644}};
+	mkdir(P("dir"), 0755);
+	mkdir(P("dir/sub"), 0700);
+	mkdir(P("empty"), 0755);
+	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+		int fd = open(P(files[f].path), O_WRONLY | O_CREAT | O_TRUNC,
+			      files[f].mode);
+		static uint8_t buf[70000];
+		size_t sz = (size_t)files[f].size;
+		for (size_t o = 0; o < sz; o++)
+			buf[o] = pattern(files[f].serial, o);
+		if (write(fd, buf, sz) != (ssize_t)sz)
+			perror("write");
+		close(fd);
+	}
+	char p2[512];
+	snprintf(p2, sizeof(p2), "%s/hl1", top);
+	if (link(p2, P("dir/hl2")))
+		perror("link");
+	if (symlink("a.txt", P("ln")))
+		perror("symlink");
+#undef P
+}
+
+static const unsigned char base_id[] = "test base 1";
+
+static int open_ov(const char *dir, struct iso_node *base,
+		   struct stg_store **st, struct stg_overlay **ov)
+{
+	int rc = stg_store_open(dir, st);
+	if (rc)
+		return rc;
+	rc = stg_overlay_open(*st, base, base_id, sizeof(base_id), read_base,
+			      NULL, ov);
+	if (rc) {
+		stg_store_close(*st);
+		*st = NULL;
+	}
+	return rc;
+}
+
+static void close_ov(struct stg_store *st, struct stg_overlay *ov)
+{
+	stg_sync(ov);
+	stg_overlay_close(ov);
+	stg_store_close(st);
+}
+
+/* Resolve a path of the merged view ("" = root). */
+static int resolve(struct stg_overlay *ov, const char *path, uint64_t *ino)
+{
+	char buf[512];
+	snprintf(buf, sizeof(buf), "%s", path);
+	*ino = STG_ROOT_INO;
+	for (char *s = strtok(buf, "/"); s; s = strtok(NULL, "/")) {
+		int rc = stg_lookup(ov, *ino, s, ino);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int read_all(struct stg_overlay *ov, uint64_t ino, uint8_t *buf,
+		    size_t cap)
+{
+	size_t got = 0;
+	for (;;) {
+		ssize_t r = stg_read(ov, ino, got, buf + got,
+				     cap - got < 1000 ? cap - got : 1000);
+		if (r < 0)
+			return (int)r;
+		if (r == 0)
+			return (int)got;
+		got += (size_t)r;
+	}
+}
+
+/* ---- the model-based comparison ---- */
+
+#define MAXMAP 4096
+struct cmp {
+	uint64_t real[MAXMAP], ov[MAXMAP];
+	size_t n;
+	int bad;
+	char where[512];
+};
+
+static void fail(struct cmp *c, const char *what, const char *path)
+{
+	if (c->bad++ < 5)
+		printf("# %s: %s: %s\n", c->where, path, what);
+}
+
+static bool map_ino(struct cmp *c, uint64_t r, uint64_t o)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->real[i] == r || c->ov[i] == o)
+			return c->real[i] == r && c->ov[i] == o;
+	if (c->n < MAXMAP) {
+		c->real[c->n] = r;
+		c->ov[c->n++] = o;
+	}
+	return true;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+struct names {
+	char *v[256];
+	size_t n;
+};
+
+static int collect_ov(void *ctx, const char *name, uint64_t ino, mode_t mode,
+		      uint64_t next)
+{
+	struct names *ns = ctx;
+	(void)ino;
+	(void)mode;
+	(void)next;
+	if (ns->n < 256)
+		ns->v[ns->n++] = strdup(name);
+	return 0;
+}
+
+static void compare_dir(struct cmp *c, struct stg_overlay *ov, const char *real,
+			const char *rel, uint64_t dino)
+{
+	struct names rn = {{0}, 0}, on = {{0}, 0};
+	DIR *d = opendir(real);
+	struct dirent *de;
+	while (d && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+		    rn.n < 256)
+			rn.v[rn.n++] = strdup(de->d_name);
+	if (d)
+		closedir(d);
+	if (stg_readdir(ov, dino, 0, collect_ov, &on))
+		fail(c, "readdir failed", rel);
+	qsort(rn.v, rn.n, sizeof(char *), cmp_names);
+	qsort(on.v, on.n, sizeof(char *), cmp_names);
+	if (rn.n != on.n)
+		fail(c, "entry counts differ", rel);
+	for (size_t i = 0; i < rn.n && i < on.n; i++) {
+		char rp[1024], op[1024];
+		if (strcmp(rn.v[i], on.v[i])) {
+			snprintf(op, sizeof(op), "names differ: %s vs %s",
+				 rn.v[i], on.v[i]);
+			fail(c, op, rel);
+			break;
+		}
+		snprintf(rp, sizeof(rp), "%s/%s", real, rn.v[i]);
+		snprintf(op, sizeof(op), "%s/%s", rel, rn.v[i]);
+		struct stat st;
+		struct stg_attr a;
+		uint64_t ino;
+		if (lstat(rp, &st) || stg_lookup(ov, dino, on.v[i], &ino) ||
+		    stg_getattr(ov, ino, &a)) {
+			fail(c, "stat/lookup failed", op);
+			continue;
+		}
+		if (st.st_mode != a.mode)
+			fail(c, "modes differ", op);
+		if (st.st_nlink != a.nlink)
+			fail(c, "link counts differ", op);
+		if (geteuid() == 0 &&
+		    (st.st_uid != a.uid || st.st_gid != a.gid))
+			fail(c, "owners differ", op);
+		if (!map_ino(c, st.st_ino, ino))
+			fail(c, "hard link identity differs", op);
+		if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))
+			if ((uint64_t)st.st_size != a.size)
+				fail(c, "sizes differ", op);
+		if (S_ISREG(st.st_mode) && (uint64_t)st.st_size == a.size) {
+			size_t sz = (size_t)st.st_size;
+			uint8_t *x = malloc(sz + 1), *y = malloc(sz + 1);
+			int fd = open(rp, O_RDONLY);
+			ssize_t r = fd >= 0 ? read(fd, x, sz + 1) : -1;
+			if (fd >= 0)
+				close(fd);
+			int g = read_all(ov, ino, y, sz + 1);
+			if (r != (ssize_t)sz || g != (int)sz ||
+			    memcmp(x, y, sz))
+				fail(c, "contents differ", op);
+			free(x);
+			free(y);
+		}
+		if (S_ISLNK(st.st_mode)) {
+			char t1[256] = "", t2[256] = "";
+			ssize_t l = readlink(rp, t1, sizeof(t1) - 1);
+			if (l >= 0)
+				t1[l] = 0;
+			stg_readlink(ov, ino, t2, sizeof(t2));
+			if (strcmp(t1, t2))
+				fail(c, "symlink targets differ", op);
+		}
+		if (S_ISDIR(st.st_mode) && S_ISDIR(a.mode))
+			compare_dir(c, ov, rp, op, ino);
+	}
+	for (size_t i = 0; i < rn.n; i++)
+		free(rn.v[i]);
+	for (size_t i = 0; i < on.n; i++)
+		free(on.v[i]);
+}
+
+static int compare_all(struct stg_overlay *ov, const char *real,
+		       const char *where)
+{
+	static struct cmp c;
+	c.n = 0;
+	c.bad = 0;
+	snprintf(c.where, sizeof(c.where), "%s", where);
+	struct stat st;
+	struct stg_attr a;
+	if (lstat(real, &st) || stg_getattr(ov, STG_ROOT_INO, &a) ||
+	    st.st_nlink != a.nlink || st.st_mode != a.mode)
+		fail(&c, "root attributes differ", "/");
+	compare_dir(&c, ov, real, "", STG_ROOT_INO);
+	return c.bad;
+}
+
+/* ---- random operations, applied to both ---- */
+
+struct rng {
+	uint64_t s;
+};
+
+static uint32_t rnd(struct rng *r, uint32_t n)
+{
+	r->s ^= r->s << 13;
+	r->s ^= r->s >> 7;
+	r->s ^= r->s << 17;
+	return n ? (uint32_t)(r->s % n) : 0;
+}
+
+struct paths {
+	char v[512][256];
+	mode_t mode[512];
+	size_t n;
+};
+
+static void walk(const char *top, const char *rel, struct paths *ps)
+{
+	char p[600];
+	snprintf(p, sizeof(p), "%s%s%s", top, *rel ? "/" : "", rel);
+	DIR *d = opendir(p);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    ps->n >= 512)
+			continue;
+		char r[256], full[900];
+		snprintf(r, sizeof(r), "%s%s%s", rel, *rel ? "/" : "",
+			 de->d_name);
+		snprintf(full, sizeof(full), "%s/%s", top, r);
+		struct stat st;
+		if (lstat(full, &st))
+			continue;
+		size_t i = ps->n++;
+		snprintf(ps->v[i], sizeof(ps->v[i]), "%s", r);
+		ps->mode[i] = st.st_mode;
+		if (S_ISDIR(st.st_mode))
+			walk(top, r, ps);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* A random path: of type @type (0 = any), or "" (the root) for dirs. */
+static const char *pick(struct rng *r, const struct paths *ps, mode_t type)
+{
+	size_t cand[513], n = 0;
+	for (size_t i = 0; i < ps->n; i++)
+		if (!type || (ps->mode[i] & S_IFMT) == type)
+			cand[n++] = i;
+	if (type == S_IFDIR && (n == 0 || rnd(r, 4) == 0))
+		return "";
+	if (n == 0)
+		return NULL;
+	return ps->v[cand[rnd(r, (uint32_t)n)]];
+}
+
+static void split(const char *path, char *parent, char *name)
+{
+	const char *s = strrchr(path, '/');
+	if (!s) {
+		parent[0] = 0;
+		strcpy(name, path);
+	} else {
+		memcpy(parent, path, (size_t)(s - path));
+		parent[s - path] = 0;
+		strcpy(name, s + 1);
+	}
+}
+
+static const char *const NAMES[] = {"a", "b", "c", "d", "e", "x"};
+
+/* Apply one random operation; returns 1 when the two disagree. */
+static int random_op(struct rng *r, struct stg_overlay *ov, const char *top,
+		     char *desc, size_t dcap)
+{
+	struct paths *ps = malloc(sizeof(*ps));
+	ps->n = 0;
+	walk(top, "", ps);
+	char parent[256], name[64], rp[700], rp2[700];
+	const char *dir = pick(r, ps, S_IFDIR);
+	snprintf(parent, sizeof(parent), "%s", dir);
+	snprintf(name, sizeof(name), "%s", NAMES[rnd(r, 6)]);
+	snprintf(rp, sizeof(rp), "%s/%s%s%s", top, parent, *parent ? "/" : "",
+		 name);
+	uint64_t pino = 0, ino = 0;
+	int orc = resolve(ov, parent, &pino), rrc = 0;
+	int op = (int)rnd(r, 12);
+	const char *any = pick(r, ps, 0), *reg = pick(r, ps, S_IFREG);
+	char sp[256], sparent[256], sname[64];
+	uint64_t spino = 0;
+
+	snprintf(desc, dcap, "op %d on %s/%s", op, parent, name);
+	if (orc)
+		goto out;
+	switch (op) {
+	case 0: {
+		mode_t m = 0600 | rnd(r, 0200);
+		int fd = open(rp, O_CREAT | O_EXCL | O_WRONLY, m);
+		rrc = fd < 0 ? -errno : 0;
+		if (fd >= 0)
+			close(fd);
+		orc = stg_create(ov, pino, name, m, 0, 0, NULL);
+		break;
+	}
+	case 1: {
+		mode_t m = 0700 | rnd(r, 0100);
+		rrc = mkdir(rp, m) ? -errno : 0;
+		orc = stg_mkdir(ov, pino, name, m, 0, 0, NULL);
+		break;
+	}
+	case 2: {
+		char t[32];
+		snprintf(t, sizeof(t), "target%u", rnd(r, 100));
+		rrc = symlink(t, rp) ? -errno : 0;
+		orc = stg_symlink(ov, pino, name, t, 0, 0, NULL);
+		break;
+	}
+	case 3:
+		rrc = mkfifo(rp, 0644) ? -errno : 0;
+		orc = stg_mknod(ov, pino, name, S_IFIFO | 0644, 0, 0, 0, NULL);
+		break;
+	case 4: /* link */
+	case 7: /* rename */
+		if (!any)
+			break;
+		snprintf(sp, sizeof(sp), "%s", any);
+		snprintf(desc, dcap, "op %d %s -> %s/%s", op, sp, parent, name);
+		snprintf(rp2, sizeof(rp2), "%s/%s", top, sp);
+		if ((orc = resolve(ov, sp, &ino)))
+			break;
+		if (op == 4) {
+			rrc = link(rp2, rp) ? -errno : 0;
+			orc = stg_link(ov, ino, pino, name);
+		} else {
+			unsigned fl = rnd(r, 3) == 0 ? STG_RENAME_NOREPLACE : 0;
+			split(sp, sparent, sname);
+			if ((orc = resolve(ov, sparent, &spino)))
+				break;
+			rrc = renameat2(AT_FDCWD, rp2, AT_FDCWD, rp, fl)
+				  ? -errno
+				  : 0;
+			orc = stg_rename(ov, spino, sname, pino, name, fl);
+		}
+		break;
+	case 5:
+	case 6:
+		if (!any)
+			break;
+		snprintf(sp, sizeof(sp), "%s", any);
+		snprintf(desc, dcap, "op %d %s", op, sp);
+		snprintf(rp2, sizeof(rp2), "%s/%s", top, sp);
+		split(sp, sparent, sname);
+		if ((orc = resolve(ov, sparent, &spino)))
+			break;
+		rrc = (op == 5 ? unlink(rp2) : rmdir(rp2)) ? -errno : 0;
+		orc = op == 5 ? stg_unlink(ov, spino, sname)
+			      : stg_rmdir(ov, spino, sname);
+		break;
+	case 8:
+	case 9:
+	case 10:
+		if (!reg)
+			break;
+		snprintf(sp, sizeof(sp), "%s", reg);
+		snprintf(rp2, sizeof(rp2), "%s/%s", top, sp);
+		if ((orc = resolve(ov, sp, &ino)))
+			break;
+		if (op == 8) {
+			uint8_t buf[3000];
+			uint32_t off = rnd(r, 9000), len = 1 + rnd(r, 3000);
+			for (uint32_t i = 0; i < len; i++)
+				buf[i] = (uint8_t)rnd(r, 256);
+			snprintf(desc, dcap, "write %s %u+%u", sp, off, len);
+			int fd = open(rp2, O_WRONLY);
+			rrc = fd < 0 || pwrite(fd, buf, len, off) != len ? -EIO
+									 : 0;
+			if (fd >= 0)
+				close(fd);
+			ssize_t w = stg_write(ov, ino, off, buf, len);
+			orc = w == (ssize_t)len ? 0 : -EIO;
+		} else if (op == 9) {
+			struct stg_attr a = {0};
+			a.size = rnd(r, 12000);
+			snprintf(desc, dcap, "truncate %s %" PRIu64, sp,
+				 a.size);
+			rrc = truncate(rp2, (off_t)a.size) ? -errno : 0;
+			orc = stg_setattr(ov, ino, &a, STG_SET_SIZE);
+		} else if (geteuid() == 0 && rnd(r, 3) == 0) {
+			struct stg_attr a = {0};
+			a.uid = rnd(r, 3);
+			a.gid = rnd(r, 3);
+			unsigned which = 1 + rnd(r, 3);
+			snprintf(desc, dcap, "chown %s %u:%u (%u)", sp, a.uid,
+				 a.gid, which);
+			rrc = lchown(rp2, which & 1 ? a.uid : (uid_t)-1,
+				     which & 2 ? a.gid : (gid_t)-1)
+				  ? -errno
+				  : 0;
+			orc = stg_setattr(ov, ino, &a,
+					  (which & 1 ? STG_SET_UID : 0) |
+					      (which & 2 ? STG_SET_GID : 0));
+		} else {
+			struct stg_attr a = {0};
+			a.mode = 0600 | rnd(r, 0200);
+			snprintf(desc, dcap, "chmod %s %o", sp, a.mode);
+			rrc = chmod(rp2, a.mode) ? -errno : 0;
+			orc = stg_setattr(ov, ino, &a, STG_SET_MODE);
+		}
+		break;
+	case 11:
+		if (rnd(r, 2) && (orc = resolve(ov, parent, &ino)) == 0)
+			orc = stg_fsync(ov, ino, false);
+		else
+			orc = stg_sync(ov);
+		break;
+	}
+out:
+	free(ps);
+	if (rrc != orc) {
+		size_t l = strlen(desc);
+		snprintf(desc + l, dcap - l, ": real %d overlay %d (%s)", rrc,
+			 orc, orc ? cds_errmsg(orc) : "ok");
+		return 1;
+	}
+	return 0;
+}
+
+static void model_test(struct iso_node *base, bool slow)
+{
+	const char *env = getenv("CDS_SEED");
+	uint64_t seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
+	unsigned seqs = slow ? 4000 : 400, steps = 40;
+	unsigned bad_ops = 0, bad_cmp = 0, bad_reopen = 0;
+	printf("# model test seed %" PRIu64 " (CDS_SEED=%" PRIu64
+	       " to repeat)\n",
+	       seed, seed);
+	for (unsigned q = 0; q < seqs; q++) {
+		struct rng r = {seed * 1000003u + q + 1};
+		char top[256], sdir[256], where[300], desc[512];
+		snprintf(top, sizeof(top), "%s/real%u", tap_tmpdir(), q);
+		snprintf(sdir, sizeof(sdir), "%s/store%u", tap_tmpdir(), q);
+		make_real_base(top);
+		struct stg_store *st;
+		struct stg_overlay *ov;
+		if (open_ov(sdir, base, &st, &ov)) {
+			bad_ops++;
+			continue;
+		}
+		for (unsigned k = 0; k < steps; k++)
+			if (random_op(&r, ov, top, desc, sizeof(desc))) {
+				if (bad_ops++ < 8)
+					printf("# seq %u step %u: %s\n", q, k,
+					       desc);
+				break;
+			}
+		snprintf(where, sizeof(where), "seq %u", q);
+		bad_cmp += compare_all(ov, top, where) != 0;
+		close_ov(st, ov);
+		if (open_ov(sdir, base, &st, &ov) == 0) {
+			snprintf(where, sizeof(where), "seq %u reopened", q);
+			bad_reopen += compare_all(ov, top, where) != 0;
+			close_ov(st, ov);
+		} else
+			bad_reopen++;
+		char cmd[600];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", top, sdir);
+		if (system(cmd))
+			break;
+	}
+	is_int(bad_ops, 0, "model: %u sequences: every result matches", seqs);
+	is_int(bad_cmp, 0, "model: merged view equals the real tree");
+	is_int(bad_reopen, 0, "model: and still after a reopen");
+}
+
+/* ---- directed tests ---- */
+
+static unsigned count_data_files(const char *sdir)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s/data", sdir);
+	DIR *d = opendir(p);
+	unsigned n = 0;
+	struct dirent *de;
+	while (d && (de = readdir(d)))
+		n += de->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static off_t data_file_size(const char *sdir, uint64_t ino)
+{
+	char p[512];
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/data/%" PRIu64, sdir, ino);
+	return stat(p, &st) ? -1 : st.st_size;
+}
+
+static uint64_t ino_of(struct stg_overlay *ov, const char *path)
+{
+	uint64_t ino = 0;
+	return resolve(ov, path, &ino) ? 0 : ino;
+}
+
+static bool is_pattern(const uint8_t *b, size_t len, uint64_t serial,
+		       uint64_t off)
+{
+	for (size_t i = 0; i < len; i++)
+		if (b[i] != pattern(serial, off + i))
+			return false;
+	return true;
+}
+
+/* A text dump of the merged view, to compare before and after reopen. */
+struct dump {
+	char *s;
+	size_t len, cap;
+	struct stg_overlay *ov;
+};
+
+static void dump_add(struct dump *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void dump_add(struct dump *d, const char *fmt, ...)
+{
+	va_list ap;
+	char line[1024];
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (d->len + (size_t)n + 1 > d->cap) {
+		d->cap = (d->len + (size_t)n + 1) * 2;
+		d->s = realloc(d->s, d->cap);
+	}
+	memcpy(d->s + d->len, line, (size_t)n + 1);
+	d->len += (size_t)n;
+}
+
+static void dump_dir(struct dump *d, uint64_t dir, const char *path);
+
+static int dump_ent(void *ctx, const char *name, uint64_t ino, mode_t mode,
+		    uint64_t next)
+{
+	struct dump *d = ((void **)ctx)[0];
+	const char *path = ((void **)ctx)[1];
+	struct stg_attr a;
+	char p[512], t[256] = "";
+	(void)mode;
+	(void)next;
+	stg_getattr(d->ov, ino, &a);
+	uint32_t sum = 0;
+	if (S_ISREG(a.mode)) {
+		uint8_t buf[4096];
+		for (uint64_t off = 0; off < a.size;) {
+			ssize_t r = stg_read(d->ov, ino, off, buf, sizeof(buf));
+			if (r <= 0)
+				break;
+			for (ssize_t i = 0; i < r; i++)
+				sum = sum * 31 + buf[i];
+			off += (uint64_t)r;
+		}
+	}
+	if (S_ISLNK(a.mode))
+		stg_readlink(d->ov, ino, t, sizeof(t));
+	dump_add(d,
+		 "%s/%s ino %" PRIu64 " mode %o uid %u nlink %u size %" PRIu64
+		 " mtime %lld.%09ld sum %08x rdev %llx -> %s\n",
+		 path, name, ino, (unsigned)a.mode, (unsigned)a.uid, a.nlink,
+		 a.size, (long long)a.mtime.tv_sec, a.mtime.tv_nsec, sum,
+		 (unsigned long long)a.rdev, t);
+	if (S_ISDIR(a.mode)) {
+		snprintf(p, sizeof(p), "%s/%s", path, name);
+		dump_dir(d, ino, p);
+	}
+	return 0;
+}
+
+static void dump_dir(struct dump *d, uint64_t dir, const char *path)
+{
+	void *ctx[2] = {d, (void *)path};
+	stg_readdir(d->ov, dir, 0, dump_ent, ctx);
+}
+
+static char *dump_all(struct stg_overlay *ov)
+{
+	struct dump d = {NULL, 0, 0, ov};
+	dump_add(&d, "root\n");
+	dump_dir(&d, STG_ROOT_INO, "");
+	return d.s;
+}
+
+struct stopper {
+	unsigned n, stop_at;
+	uint64_t last;
+	char names[16][64];
+};
+
+static int stop_after(void *ctx, const char *name, uint64_t ino, mode_t mode,
+		      uint64_t next)
+{
+	struct stopper *s = ctx;
+	(void)ino;
+	(void)mode;
+	if (s->n < 16)
+		snprintf(s->names[s->n], sizeof(s->names[0]), "%s", name);
+	s->n++;
+	s->last = next;
+	return s->n == s->stop_at;
+}
+
+static void test_basics(struct iso_node *base)
+{
+	char sdir[256];
+	snprintf(sdir, sizeof(sdir), "%s/basics", tap_tmpdir());
+	struct stg_store *st;
+	struct stg_overlay *ov;
+	is_int(open_ov(sdir, base, &st, &ov), 0, "open a new overlay");
+	uint64_t a = ino_of(ov, "a.txt"), h1 = ino_of(ov, "hl1"),
+		 h2 = ino_of(ov, "dir/hl2"), ln = ino_of(ov, "ln");
+	struct stg_attr at;
+	is_int(stg_getattr(ov, STG_ROOT_INO, &at), 0, "getattr root");
+	ok(S_ISDIR(at.mode) && at.nlink == 4, "root is a dir with 4 links");
+	is_int(stg_getattr(ov, a, &at), 0, "getattr a.txt");
+	ok(at.mode == (S_IFREG | 0644) && at.size == 5000 && at.nlink == 1,
+	   "a.txt: mode, size and links from the base");
+	ok(h1 && h1 == h2, "base hard links share one inode");
+	is_int(stg_getattr(ov, h1, &at), 0, "getattr hl1");
+	is_int(at.nlink, 2, "hl1 has 2 links");
+	char t[64];
+	is_int(stg_readlink(ov, ln, t, sizeof(t)), 5, "readlink ln");
+	is_str(t, "a.txt", "ln's target");
+	is_int(stg_readlink(ov, a, t, sizeof(t)), -EINVAL,
+	       "readlink of a file");
+	uint8_t buf[6000];
+	is_int(stg_read(ov, a, 0, buf, sizeof(buf)), 5000, "read a.txt");
+	ok(is_pattern(buf, 5000, 10, 0), "a.txt has its base content");
+	is_int(stg_read(ov, a, 4990, buf, 100), 10, "short read at the end");
+	is_int(stg_read(ov, a, 5000, buf, 100), 0, "read at the end: 0");
+	is_int(stg_read(ov, STG_ROOT_INO, 0, buf, 1), -EISDIR,
+	       "read of a directory");
+
+	/* names */
+	uint64_t ino;
+	is_int(stg_lookup(ov, STG_ROOT_INO, "nothere", &ino), -ENOENT,
+	       "lookup of a missing name");
+	is_int(stg_lookup(ov, a, "x", &ino), -ENOTDIR,
+	       "lookup in a regular file");
+	const char *bad[] = {".", "..", "a/b", ""};
+	for (size_t i = 0; i < 4; i++) {
+		ok(stg_create(ov, STG_ROOT_INO, bad[i], 0644, 0, 0, NULL) < 0,
+		   "create '%s' refused", bad[i]);
+		ok(stg_mkdir(ov, STG_ROOT_INO, bad[i], 0755, 0, 0, NULL) < 0,
+		   "mkdir '%s' refused", bad[i]);
+		ok(stg_rename(ov, STG_ROOT_INO, "a.txt", STG_ROOT_INO, bad[i],
+			      0) < 0,
+		   "rename to '%s' refused", bad[i]);
+		ok(stg_link(ov, a, STG_ROOT_INO, bad[i]) < 0,
+		   "link as '%s' refused", bad[i]);
+	}
+	char longname[300];
+	memset(longname, 'n', 256);
+	longname[256] = 0;
+	is_int(stg_create(ov, STG_ROOT_INO, longname, 0644, 0, 0, NULL),
+	       -ENAMETOOLONG, "256-byte name refused");
+	longname[255] = 0;
+	is_int(stg_create(ov, STG_ROOT_INO, longname, 0644, 0, 0, NULL), 0,
+	       "255-byte name accepted");
+	is_int(stg_unlink(ov, STG_ROOT_INO, longname), 0, "and removed");
+
+	/* create, write, read */
+	uint64_t f;
+	is_int(stg_create(ov, STG_ROOT_INO, "new", 0640, 12, 34, &f), 0,
+	       "create new");
+	ok(f > h1 && f > a, "new inode numbered after the base's");
+	is_int(stg_create(ov, STG_ROOT_INO, "new", 0640, 0, 0, NULL), -EEXIST,
+	       "create an existing name");
+	is_int(stg_write(ov, f, 10, "hello", 5), 5, "write new");
+	is_int(stg_read(ov, f, 0, buf, 100), 15, "read it back");
+	ok(!memcmp(buf, "\0\0\0\0\0\0\0\0\0\0hello", 15),
+	   "a hole reads as zeros");
+	is_int(stg_getattr(ov, f, &at), 0, "getattr new");
+	ok(at.uid == 12 && at.gid == 34 && at.mode == (S_IFREG | 0640) &&
+	       at.size == 15,
+	   "new: owner, mode, size");
+
+	/* setattr */
+	struct stg_attr sa = {0};
+	sa.mode = 0600;
+	sa.uid = 7;
+	sa.gid = 8;
+	sa.atime.tv_sec = 111;
+	sa.mtime.tv_sec = 222;
+	is_int(stg_setattr(ov, f, &sa,
+			   STG_SET_MODE | STG_SET_UID | STG_SET_GID |
+			       STG_SET_ATIME | STG_SET_MTIME),
+	       0, "setattr");
+	stg_getattr(ov, f, &at);
+	ok(at.mode == (S_IFREG | 0600) && at.uid == 7 && at.gid == 8 &&
+	       at.atime.tv_sec == 111 && at.mtime.tv_sec == 222,
+	   "setattr: mode, owners, times");
+
+	/* hard link to a base file, chmod one of them, no copy-up */
+	int reads = base_reads;
+	unsigned files = count_data_files(sdir);
+	is_int(stg_link(ov, a, STG_ROOT_INO, "a-link"), 0, "link a.txt");
+	is_int(stg_link(ov, STG_ROOT_INO, STG_ROOT_INO, "rootlink"), -EPERM,
+	       "link to a directory refused");
+	sa.mode = 0600;
+	is_int(stg_setattr(ov, ino_of(ov, "a-link"), &sa, STG_SET_MODE), 0,
+	       "chmod a-link");
+	stg_getattr(ov, a, &at);
+	ok(at.mode == (S_IFREG | 0600) && at.nlink == 2,
+	   "a.txt sees the chmod, 2 links");
+	sa.mode = 0604;
+	is_int(stg_setattr(ov, h2, &sa, STG_SET_MODE), 0, "chmod dir/hl2");
+	stg_getattr(ov, ino_of(ov, "hl1"), &at);
+	ok(at.mode == (S_IFREG | 0604), "base hard link hl1 sees it");
+	is_int(base_reads, reads, "no base data read for link and chmod");
+	is_int(count_data_files(sdir), files, "no data file for them");
+
+	/* rename of a base directory, then a change inside it */
+	uint64_t dir = ino_of(ov, "dir");
+	is_int(stg_rename(ov, STG_ROOT_INO, "dir", STG_ROOT_INO, "dir2", 0), 0,
+	       "rename base dir");
+	is_int(ino_of(ov, "dir"), 0, "old name gone");
+	is_int(ino_of(ov, "dir2"), dir, "same inode under the new name");
+	is_int(base_reads, reads, "renaming a base dir reads no data");
+	uint64_t sub = ino_of(ov, "dir2/sub");
+	is_int(stg_create(ov, sub, "inside", 0644, 0, 0, NULL), 0,
+	       "create inside the renamed dir");
+	is_int(stg_read(ov, ino_of(ov, "dir2/b.bin"), 60000, buf, 100), 100,
+	       "read a base file in it");
+	ok(is_pattern(buf, 100, 12, 60000), "its content is the base's");
+	ok(ino_of(ov, "dir2/sub/inside") && ino_of(ov, "dir2/sub/c"),
+	   "new and base children side by side");
+
+	/* rename corners */
+	uint64_t x;
+	stg_create(ov, STG_ROOT_INO, "x", 0644, 0, 0, &x);
+	stg_write(ov, x, 0, "xx", 2);
+	is_int(stg_rename(ov, STG_ROOT_INO, "x", STG_ROOT_INO, "a.txt",
+			  STG_RENAME_NOREPLACE),
+	       -EEXIST, "NOREPLACE over an existing file");
+	is_int(stg_rename(ov, STG_ROOT_INO, "x", STG_ROOT_INO, "a.txt", 0), 0,
+	       "rename over a base file");
+	is_int(ino_of(ov, "a.txt"), x, "a.txt is now x");
+	stg_getattr(ov, ino_of(ov, "a-link"), &at);
+	ok(at.nlink == 1 && at.size == 5000,
+	   "the old a.txt lives on as a-link");
+	is_int(stg_rename(ov, STG_ROOT_INO, "a.txt", STG_ROOT_INO, "empty", 0),
+	       -EISDIR, "file over dir");
+	is_int(stg_rename(ov, STG_ROOT_INO, "empty", STG_ROOT_INO, "a.txt", 0),
+	       -ENOTDIR, "dir over file");
+	is_int(stg_rename(ov, STG_ROOT_INO, "empty", STG_ROOT_INO, "dir2", 0),
+	       -ENOTEMPTY, "dir over non-empty dir");
+	is_int(stg_rename(ov, STG_ROOT_INO, "dir2", sub, "loop", 0), -EINVAL,
+	       "dir into its own subtree");
+	is_int(stg_rename(ov, STG_ROOT_INO, "dir2", dir, "loop", 0), -EINVAL,
+	       "dir into itself");
+	uint64_t e2;
+	stg_mkdir(ov, STG_ROOT_INO, "e2", 0755, 0, 0, &e2);
+	stg_getattr(ov, STG_ROOT_INO, &at);
+	unsigned links = at.nlink;
+	is_int(stg_rename(ov, STG_ROOT_INO, "e2", STG_ROOT_INO, "empty", 0), 0,
+	       "dir over empty dir");
+	stg_getattr(ov, STG_ROOT_INO, &at);
+	is_int(at.nlink, links - 1, "root lost a link");
+	is_int(ino_of(ov, "empty"), e2, "empty is e2 now");
+	is_int(stg_rename(ov, STG_ROOT_INO, "hl1", dir, "hl2", 0), 0,
+	       "rename onto another name of the same inode");
+	ok(ino_of(ov, "hl1") && ino_of(ov, "dir2/hl2"),
+	   "both names stay (POSIX)");
+	is_int(stg_rename(ov, STG_ROOT_INO, "nope", STG_ROOT_INO, "z", 0),
+	       -ENOENT, "rename of a missing name");
+	is_int(stg_rename(ov, STG_ROOT_INO, "a.txt", STG_ROOT_INO, "a.txt", 2),
+	       -EINVAL, "unsupported flags");
+
+	/* unlink / rmdir */
+	is_int(stg_rmdir(ov, STG_ROOT_INO, "dir2"), -ENOTEMPTY,
+	       "rmdir non-empty");
+	is_int(stg_rmdir(ov, STG_ROOT_INO, "a.txt"), -ENOTDIR,
+	       "rmdir of a file");
+	is_int(stg_unlink(ov, STG_ROOT_INO, "empty"), -EISDIR,
+	       "unlink of a dir");
+	is_int(stg_unlink(ov, STG_ROOT_INO, "nope"), -ENOENT,
+	       "unlink of a missing name");
+
+	/* delete then recreate with another type */
+	is_int(stg_unlink(ov, STG_ROOT_INO, "ln"), 0, "unlink base symlink");
+	uint64_t d2;
+	is_int(stg_mkdir(ov, STG_ROOT_INO, "ln", 0700, 0, 0, &d2), 0,
+	       "mkdir in its place");
+	stg_getattr(ov, d2, &at);
+	ok(S_ISDIR(at.mode) && d2 != ln, "ln is a new directory");
+	is_int(stg_rmdir(ov, STG_ROOT_INO, "ln"), 0, "rmdir it");
+	is_int(stg_symlink(ov, STG_ROOT_INO, "ln", "elsewhere", 0, 0, NULL), 0,
+	       "and a symlink again");
+	stg_readlink(ov, ino_of(ov, "ln"), t, sizeof(t));
+	is_str(t, "elsewhere", "with the new target");
+	is_int(stg_rmdir(ov, ino_of(ov, "dir2"), "sub"), -ENOTEMPTY,
+	       "rmdir of a base dir with base children");
+	is_int(stg_unlink(ov, sub, "c"), 0, "unlink base child");
+	is_int(stg_unlink(ov, sub, "inside"), 0, "unlink new child");
+	is_int(stg_rmdir(ov, ino_of(ov, "dir2"), "sub"), 0,
+	       "now the base dir can go");
+
+	/* mknod */
+	uint64_t fifo, chr;
+	is_int(
+	    stg_mknod(ov, STG_ROOT_INO, "fifo", S_IFIFO | 0644, 0, 0, 0, &fifo),
+	    0, "mkfifo");
+	is_int(stg_mknod(ov, STG_ROOT_INO, "chr", S_IFCHR | 0600, makedev(1, 3),
+			 0, 0, &chr),
+	       0, "mknod chr");
+	is_int(stg_mknod(ov, STG_ROOT_INO, "blk", S_IFBLK | 0600, makedev(8, 1),
+			 0, 0, NULL),
+	       0, "mknod blk");
+	is_int(
+	    stg_mknod(ov, STG_ROOT_INO, "bad", S_IFDIR | 0600, 0, 0, 0, NULL),
+	    -EINVAL, "mknod of a directory refused");
+	stg_getattr(ov, chr, &at);
+	ok(S_ISCHR(at.mode) && at.rdev == makedev(1, 3), "chr: type, rdev");
+	stg_getattr(ov, fifo, &at);
+	ok(S_ISFIFO(at.mode), "fifo type");
+	is_int(stg_write(ov, fifo, 0, "x", 1), -EINVAL, "write to a fifo");
+
+	/* copy-up then truncate; truncating a base file copies only the
+	 * kept part or nothing */
+	uint64_t b = ino_of(ov, "dir2/b.bin");
+	reads = base_reads;
+	is_int(stg_write(ov, b, 100, "ABC", 3), 3, "write to base b.bin");
+	ok(base_reads > reads, "copied up");
+	is_int(data_file_size(sdir, b), 70000, "whole file copied");
+	is_int(stg_read(ov, b, 98, buf, 7), 7, "read around the write");
+	ok(buf[0] == pattern(12, 98) && !memcmp(buf + 2, "ABC", 3) &&
+	       buf[5] == pattern(12, 103),
+	   "old and new data");
+	reads = base_reads;
+	is_int(stg_write(ov, b, 0, "Z", 1), 1, "second write");
+	is_int(base_reads, reads, "copied up only once");
+	sa.size = 50;
+	is_int(stg_setattr(ov, b, &sa, STG_SET_SIZE), 0, "truncate to 50");
+	sa.size = 200;
+	is_int(stg_setattr(ov, b, &sa, STG_SET_SIZE), 0, "extend to 200");
+	is_int(stg_read(ov, b, 0, buf, 300), 200, "read 200");
+	ok(buf[0] == 'Z' && is_pattern(buf + 1, 49, 12, 1) &&
+	       !memcmp(buf + 50, (uint8_t[150]){0}, 150),
+	   "kept part, then zeros");
+	uint64_t h = ino_of(ov, "hl1");
+	reads = base_reads;
+	sa.size = 0;
+	is_int(stg_setattr(ov, h, &sa, STG_SET_SIZE), 0,
+	       "truncating open of a base file");
+	is_int(base_reads, reads, "reads no base data");
+	is_int(data_file_size(sdir, h), 0, "empty data file");
+	stg_getattr(ov, ino_of(ov, "dir2/hl2"), &at);
+	is_int(at.size, 0, "the other name sees the truncation");
+	uint64_t al = ino_of(ov, "a-link");
+	sa.size = 1000;
+	is_int(stg_setattr(ov, al, &sa, STG_SET_SIZE), 0, "shrink a base file");
+	is_int(data_file_size(sdir, al), 1000, "only the kept part copied");
+	is_int(stg_read(ov, al, 0, buf, 2000), 1000, "read it");
+	ok(is_pattern(buf, 1000, 10, 0), "kept part intact");
+	is_int(stg_setattr(ov, STG_ROOT_INO, &sa, STG_SET_SIZE), -EISDIR,
+	       "truncate a dir");
+
+	/* readdir: stable order, resumable */
+	struct stopper s1 = {0, 3, 0, {{0}}}, s2 = {0, 0, 0, {{0}}},
+		       s3 = {0, 0, 0, {{0}}};
+	stg_readdir(ov, STG_ROOT_INO, 0, stop_after, &s1);
+	is_int(s1.n, 3, "readdir stops when asked");
+	stg_readdir(ov, STG_ROOT_INO, s1.last, stop_after, &s2);
+	stg_readdir(ov, STG_ROOT_INO, 0, stop_after, &s3);
+	is_int(s1.n + s2.n, s3.n, "resuming lists the rest");
+	ok(s3.n > 4 && !strcmp(s3.names[3], s2.names[0]), "in the same order");
+	stg_unlink(ov, STG_ROOT_INO, s3.names[1]);
+	struct stopper s4 = {0, 0, 0, {{0}}};
+	stg_readdir(ov, STG_ROOT_INO, s1.last, stop_after, &s4);
+	is_int(s4.n, s2.n, "a removal before the cookie does not shift it");
+	is_int(stg_readdir(ov, a, 0, stop_after, &s4), -ENOTDIR,
+	       "readdir of a file");
+
+	/* fsync, sync; persistence */
+	is_int(stg_fsync(ov, b, true), 0, "fsync");
+	is_int(stg_sync(ov), 0, "sync");
+	char *before = dump_all(ov);
+	close_ov(st, ov);
+	is_int(open_ov(sdir, base, &st, &ov), 0, "reopen");
+	char *after = dump_all(ov);
+	is_str(after, before, "merged view identical after reopen");
+	free(before);
+	free(after);
+	/* and a change after reopen goes on from there */
+	uint64_t late;
+	is_int(stg_create(ov, STG_ROOT_INO, "late", 0644, 0, 0, &late), 0,
+	       "create after reopen");
+	ok(late > f, "inode numbers go on");
+
+	/* snapshot */
+	struct iso_node *snap = NULL;
+	is_int(stg_snapshot(ov, &snap), 0, "snapshot");
+	struct iso_node *sl = iso_node_find_child(snap, "a-link");
+	struct iso_node *sd = iso_node_find_child(snap, "dir2");
+	struct iso_node *sb = sd ? iso_node_find_child(sd, "b.bin") : NULL;
+	struct iso_node *sx = iso_node_find_child(snap, "a.txt");
+	ok(sl && sl->ino == 10 && sl->content && sl->nextents == 0 &&
+	       sl->size == 1000,
+	   "copied-up base file: base serial, new content");
+	ok(sd && sd->ino == 11 && iso_node_is_dir(sd), "base dir keeps serial");
+	ok(sb && sb->ino == 12 && sb->content, "b.bin has new content");
+	ok(sx && sx->ino == 0 && sx->content, "new file: serial 0, content");
+	if (sb && sb->content) {
+		uint8_t c[4] = {0};
+		sb->content->ops->read(sb->content, 0, c, 4);
+		ok(c[0] == 'Z' && c[1] == pattern(12, 1),
+		   "content reads the data file");
+	}
+	iso_node_free(snap);
+	uint64_t n1;
+	stg_create(ov, STG_ROOT_INO, "n1", 0644, 0, 0, &n1);
+	stg_link(ov, n1, STG_ROOT_INO, "n2");
+	stg_unlink(ov, STG_ROOT_INO, "chr");
+	is_int(stg_snapshot(ov, &snap), 0, "snapshot again");
+	struct iso_node *q1 = iso_node_find_child(snap, "n1"),
+			*q2 = iso_node_find_child(snap, "n2"),
+			*q3 = iso_node_find_child(snap, "dir2");
+	ok(q1 && q2 && q1->ino == q2->ino && q1->ino > 17 && q1->nlink == 2,
+	   "new hard links share a serial above the base's");
+	ok(!iso_node_find_child(snap, "chr"), "deleted entry absent");
+	struct iso_node *q4 = q3 ? iso_node_find_child(q3, "hl2") : NULL;
+	ok(q4 && q4->ino == 15, "base hard link keeps its serial");
+	/* the iso/ writer takes it (empty directories too): plans it and
+	 * reads every new byte */
+	struct iso_write_opts wo = {.start_lba = 30000, .now = 1};
+	struct iso_writer *w = NULL;
+	is_int(iso_writer_new(snap, &wo, &w), 0, "writer plans the snapshot");
+	int wrc = -1;
+	if (w) {
+		uint32_t ns = iso_writer_nsectors(w);
+		uint8_t *sec = malloc(2048 * 64);
+		wrc = 0;
+		for (uint32_t i = 0; i < ns && !wrc; i += 64)
+			wrc = iso_writer_read(w, i, ns - i < 64 ? ns - i : 64,
+					      sec);
+		free(sec);
+		iso_writer_free(w);
+	}
+	is_int(wrc, 0, "and produces every sector");
+	iso_node_free(snap);
+	close_ov(st, ov);
+
+	/* another base session */
+	static const unsigned char other[] = "another base";
+	is_int(stg_store_open(sdir, &st), 0, "store open");
+	int rc = stg_overlay_open(st, base, other, sizeof(other), read_base,
+				  NULL, &ov);
+	is_int(rc, -ESTALE, "journal of another base: -ESTALE");
+	ok(strstr(cds_errmsg(rc), "another base") != NULL, "message: %s",
+	   cds_errmsg(rc));
+	stg_store_close(st);
+}
+
+/* ---- hostile journals ---- */
+
+struct recs {
+	uint8_t type[256];
+	uint8_t *pay[256];
+	size_t len[256];
+	size_t n;
+};
+
+static int grab(void *ctx, uint8_t type, uint64_t seq, const void *p,
+		size_t len)
+{
+	struct recs *r = ctx;
+	(void)seq;
+	if (r->n < 256) {
+		r->type[r->n] = type;
+		r->pay[r->n] = malloc(len ? len : 1);
+		memcpy(r->pay[r->n], p, len);
+		r->len[r->n++] = len;
+	}
+	return 0;
+}
+
+static int write_journal(const char *sdir, const struct recs *r)
+{
+	size_t cap = 64 + sizeof(base_id);
+	for (size_t i = 0; i < r->n; i++)
+		cap += r->len[i] + STG_JOURNAL_REC_OVERHEAD;
+	uint8_t *buf = malloc(cap);
+	size_t len = stg_journal_encode_header(buf, base_id, sizeof(base_id));
+	for (size_t i = 0; i < r->n; i++)
+		len += stg_journal_encode_record(buf + len, r->type[i], i + 1,
+						 r->pay[i], r->len[i]);
+	char p[512];
+	snprintf(p, sizeof(p), "%s/journal", sdir);
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	int rc = fd >= 0 && write(fd, buf, len) == (ssize_t)len ? 0 : -EIO;
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return rc;
+}
+
+static void test_hostile(struct iso_node *base)
+{
+	char sdir[256], p[512];
+	snprintf(sdir, sizeof(sdir), "%s/hostile", tap_tmpdir());
+	struct stg_store *st;
+	struct stg_overlay *ov;
+	/* a real journal with every record type */
+	is_int(open_ov(sdir, base, &st, &ov), 0, "open");
+	uint64_t f, d;
+	stg_create(ov, STG_ROOT_INO, "f", 0644, 1, 2, &f);
+	stg_write(ov, f, 0, "data", 4);
+	stg_mkdir(ov, STG_ROOT_INO, "d", 0755, 0, 0, &d);
+	stg_symlink(ov, d, "s", "target", 0, 0, NULL);
+	stg_link(ov, f, d, "f2");
+	stg_rename(ov, STG_ROOT_INO, "f", d, "f3", 0);
+	struct stg_attr sa = {0};
+	sa.size = 10;
+	stg_setattr(ov, ino_of(ov, "a.txt"), &sa, STG_SET_SIZE);
+	stg_unlink(ov, d, "f2");
+	stg_mknod(ov, STG_ROOT_INO, "p", S_IFIFO | 0600, 0, 0, 0, NULL);
+	char *before = dump_all(ov);
+	close_ov(st, ov);
+
+	snprintf(p, sizeof(p), "%s/journal", sdir);
+	int fd = open(p, O_RDONLY);
+	struct stat stt;
+	fstat(fd, &stt);
+	uint8_t *jbuf = malloc((size_t)stt.st_size);
+	ok(read(fd, jbuf, (size_t)stt.st_size) == stt.st_size, "read journal");
+	close(fd);
+	struct recs orig = {{0}, {0}, {0}, 0};
+	struct stg_journal_parse res;
+	is_int(stg_journal_parse(jbuf, (size_t)stt.st_size, grab, &orig, &res),
+	       0, "parse it");
+	free(jbuf);
+	ok(orig.n >= 9, "%zu records", orig.n);
+
+	/* re-encoded unchanged it replays to the same view */
+	is_int(write_journal(sdir, &orig), 0, "rewrite");
+	is_int(open_ov(sdir, base, &st, &ov), 0, "reopen rewritten");
+	char *after = dump_all(ov);
+	is_str(after, before, "same view");
+	free(after);
+	close_ov(st, ov);
+
+	/* a record naming a missing inode */
+	struct recs bad = orig;
+	uint8_t *m = malloc(orig.len[1]);
+	memcpy(m, orig.pay[1], orig.len[1]);
+	m[12] = 0xee; /* the write record's inode */
+	bad.pay[1] = m;
+	write_journal(sdir, &bad);
+	is_int(stg_store_open(sdir, &st), 0, "store");
+	int rc = stg_overlay_open(st, base, base_id, sizeof(base_id), read_base,
+				  NULL, &ov);
+	is_int(rc, -EUCLEAN, "bad record refused");
+	ok(strstr(cds_errmsg(rc), "journal record 2") != NULL, "message: %s",
+	   cds_errmsg(rc));
+	stg_store_close(st);
+	/* truncated payload */
+	bad.len[1] = 15;
+	write_journal(sdir, &bad);
+	stg_store_open(sdir, &st);
+	rc = stg_overlay_open(st, base, base_id, sizeof(base_id), read_base,
+			      NULL, &ov);
+	is_int(rc, -EUCLEAN, "truncated record refused: %s", cds_errmsg(rc));
+	stg_store_close(st);
+	free(m);
+
+	/* random mutations of the records: never a crash */
+	struct rng r = {12345};
+	unsigned opened = 0, refused = 0, trials = 600;
+	for (unsigned t = 0; t < trials; t++) {
+		struct recs x = orig;
+		uint8_t *bufs[4] = {0};
+		for (int k = 0; k < 4; k++) {
+			size_t i = rnd(&r, (uint32_t)orig.n);
+			size_t len = orig.len[i];
+			if (!bufs[k])
+				bufs[k] = calloc(1, len + 8);
+			memcpy(bufs[k], x.pay[i], len);
+			switch (rnd(&r, 4)) {
+			case 0:
+				bufs[k][rnd(&r, (uint32_t)len)] ^=
+				    (uint8_t)(1 + rnd(&r, 255));
+				break;
+			case 1:
+				bufs[k][rnd(&r, (uint32_t)len)] =
+				    (uint8_t)rnd(&r, 4);
+				break;
+			case 2:
+				len = rnd(&r, (uint32_t)len + 8);
+				break;
+			default:
+				x.type[i] = (uint8_t)(1 + rnd(&r, 9));
+			}
+			x.pay[i] = bufs[k];
+			x.len[i] = len;
+		}
+		if (rnd(&r, 3) == 0) { /* shuffle two records */
+			size_t i = rnd(&r, (uint32_t)x.n),
+			       j = rnd(&r, (uint32_t)x.n);
+			uint8_t *tp = x.pay[i];
+			size_t tl = x.len[i];
+			uint8_t ty = x.type[i];
+			x.pay[i] = x.pay[j];
+			x.len[i] = x.len[j];
+			x.type[i] = x.type[j];
+			x.pay[j] = tp;
+			x.len[j] = tl;
+			x.type[j] = ty;
+		}
+		write_journal(sdir, &x);
+		if (stg_store_open(sdir, &st))
+			break;
+		rc = stg_overlay_open(st, base, base_id, sizeof(base_id),
+				      read_base, NULL, &ov);
+		if (rc == 0) {
+			opened++;
+			struct iso_node *snap;
+			char *dmp = dump_all(ov);
+			free(dmp);
+			if (stg_snapshot(ov, &snap) == 0)
+				iso_node_free(snap);
+			stg_overlay_close(ov);
+		} else if (rc == -EUCLEAN &&
+			   strstr(cds_errmsg(rc), "journal record"))
+			refused++;
+		stg_store_close(st);
+		for (int k = 0; k < 4; k++)
+			free(bufs[k]);
+	}
+	is_int(opened + refused, trials,
+	       "mutated journals: %u opened, %u refused with a message", opened,
+	       refused);
+	for (size_t i = 0; i < orig.n; i++)
+		free(orig.pay[i]);
+	free(before);
+}
+
+static void test_pin(struct iso_node *base)
+{
+	char sdir[256];
+	snprintf(sdir, sizeof(sdir), "%s/pin", tap_tmpdir());
+	struct stg_store *st;
+	struct stg_overlay *ov;
+	if (open_ov(sdir, base, &st, &ov))
+		return;
+	uint64_t f, a = ino_of(ov, "a.txt");
+	uint8_t buf[16];
+	struct stg_attr at;
+	stg_create(ov, STG_ROOT_INO, "tmp", 0644, 0, 0, &f);
+	is_int(stg_pin(ov, f), 0, "pin an open file");
+	is_int(stg_pin(ov, a), 0, "pin an open base file");
+	stg_write(ov, f, 0, "abc", 3);
+	is_int(stg_unlink(ov, STG_ROOT_INO, "tmp"), 0, "unlink it");
+	is_int(stg_unlink(ov, STG_ROOT_INO, "a.txt"), 0,
+	       "unlink the base file");
+	is_int(stg_write(ov, f, 3, "def", 3), 3, "write after unlink");
+	is_int(stg_read(ov, f, 0, buf, sizeof(buf)), 6, "read after unlink");
+	ok(!memcmp(buf, "abcdef", 6), "both writes there");
+	is_int(stg_write(ov, a, 0, "Q", 1), 1, "copy-up of a nameless file");
+	is_int(stg_read(ov, a, 0, buf, 2), 2, "read it");
+	ok(buf[0] == 'Q' && buf[1] == pattern(10, 1), "its data");
+	is_int(stg_getattr(ov, f, &at), 0, "getattr");
+	is_int(at.nlink, 0, "no links");
+	is_int(stg_link(ov, f, STG_ROOT_INO, "back"), -ENOENT,
+	       "no link to a nameless inode");
+	stg_unpin(ov, f);
+	is_int(stg_getattr(ov, f, &at), -ENOENT, "gone after the last unpin");
+	is_int(stg_fsync(ov, a, false), 0, "fsync a nameless file");
+	char *before = dump_all(ov);
+	close_ov(st, ov);
+	is_int(open_ov(sdir, base, &st, &ov), 0, "reopen: journal replays");
+	char *after = dump_all(ov);
+	is_str(after, before, "same view");
+	is_int(count_data_files(sdir), 0, "their data files removed");
+	free(before);
+	free(after);
+	close_ov(st, ov);
+}
+
+static void test_depth(struct iso_node *base)
+{
+	char sdir[256];
+	snprintf(sdir, sizeof(sdir), "%s/depth", tap_tmpdir());
+	struct stg_store *st;
+	struct stg_overlay *ov;
+	if (open_ov(sdir, base, &st, &ov))
+		return;
+	uint64_t d = STG_ROOT_INO, top = 0;
+	int rc = 0;
+	unsigned made = 0;
+	while (!rc && made < 3000) {
+		rc = stg_mkdir(ov, d, "d", 0755, 0, 0, &d);
+		made += !rc;
+		if (made == 1)
+			top = d;
+	}
+	is_int(made, 2048, "directories nest 2048 levels deep");
+	is_int(rc, -ELOOP, "and no deeper");
+	uint64_t side;
+	stg_mkdir(ov, STG_ROOT_INO, "side", 0755, 0, 0, &side);
+	is_int(stg_rename(ov, STG_ROOT_INO, "d", side, "d", 0), -ELOOP,
+	       "moving the chain one level down is refused");
+	(void)top;
+	struct iso_node *snap;
+	is_int(stg_snapshot(ov, &snap), 0, "snapshot of the deep tree");
+	iso_node_free(snap);
+	close_ov(st, ov);
+}
+
+/* ---- kill -9 ---- */
+
+static uint8_t crash_byte(unsigned id, size_t off)
+{
+	return (uint8_t)(id * 13 + off * 3);
+}
+
+static size_t crash_len(unsigned id)
+{
+	return 100 + id * 37 % 5000;
+}
+
+/* The child: creates, writes and fsyncs files, renames some, and tells
+ * the parent through @fd what is durable ("C id", "R id" before a rename,
+ * "D id" after its fsync). */
+static void crash_child(const char *sdir, struct iso_node *base, int fd)
+{
+	struct stg_store *st;
+	struct stg_overlay *ov;
+	uint64_t dirs[4], inos[4096];
+	uint8_t buf[5200];
+	char name[32], line[32];
+	if (open_ov(sdir, base, &st, &ov))
+		_exit(2);
+	for (int k = 0; k < 4; k++) {
+		snprintf(name, sizeof(name), "d%d", k);
+		if (stg_mkdir(ov, STG_ROOT_INO, name, 0755, 0, 0, &dirs[k]))
+			_exit(3);
+	}
+	stg_sync(ov);
+	for (unsigned i = 0; i < 4096; i++) {
+		snprintf(name, sizeof(name), "f%u", i);
+		if (stg_create(ov, dirs[i % 4], name, 0644, 0, 0, &inos[i]))
+			_exit(4);
+		size_t len = crash_len(i);
+		for (size_t o = 0; o < len; o++)
+			buf[o] = crash_byte(i, o);
+		if (stg_write(ov, inos[i], 0, buf, len) != (ssize_t)len)
+			_exit(5);
+		if (i % 3 == 0)
+			stg_sync(ov); /* group commit: no promise */
+		if (i % 2 == 0) {
+			if (stg_fsync(ov, inos[i], false))
+				_exit(6);
+			int n = snprintf(line, sizeof(line), "C %u\n", i);
+			if (write(fd, line, (size_t)n) != n)
+				_exit(7);
+		}
+		if (i % 10 == 4) {
+			unsigned j = i - 4; /* fsynced earlier */
+			int n = snprintf(line, sizeof(line), "R %u\n", j);
+			if (write(fd, line, (size_t)n) != n)
+				_exit(7);
+			char o[32], g[32];
+			snprintf(o, sizeof(o), "f%u", j);
+			snprintf(g, sizeof(g), "g%u", j);
+			if (stg_rename(ov, dirs[j % 4], o, dirs[j % 4], g, 0) ||
+			    stg_fsync(ov, inos[j], false))
+				_exit(8);
+			n = snprintf(line, sizeof(line), "D %u\n", j);
+			if (write(fd, line, (size_t)n) != n)
+				_exit(7);
+		}
+	}
+	_exit(0);
+}
+
+static bool file_ok(struct stg_overlay *ov, uint64_t dir, const char *name,
+		    unsigned id)
+{
+	uint64_t ino;
+	static uint8_t buf[5200];
+	if (stg_lookup(ov, dir, name, &ino))
+		return false;
+	size_t len = crash_len(id);
+	if (read_all(ov, ino, buf, sizeof(buf)) != (int)len)
+		return false;
+	for (size_t o = 0; o < len; o++)
+		if (buf[o] != crash_byte(id, o))
+			return false;
+	return true;
+}
+
+static void test_crash(struct iso_node *base, bool slow)
+{
+	unsigned trials = slow ? 200 : 20, bad = 0, checked = 0, opened = 0;
+	struct rng r = {(uint64_t)time(NULL) | 1};
+	for (unsigned t = 0; t < trials; t++) {
+		char sdir[256];
+		snprintf(sdir, sizeof(sdir), "%s/crash%u", tap_tmpdir(), t);
+		int pfd[2];
+		if (pipe(pfd))
+			break;
+		fflush(stdout);
+		pid_t pid = fork();
+		if (pid == 0) {
+			close(pfd[0]);
+			crash_child(sdir, base, pfd[1]);
+		}
+		close(pfd[1]);
+		usleep(2000 + rnd(&r, 60000));
+		kill(pid, SIGKILL);
+		int status;
+		waitpid(pid, &status, 0);
+		static char state[4096]; /* 0 none, 'C', 'R', 'D' */
+		memset(state, 0, sizeof(state));
+		FILE *f = fdopen(pfd[0], "r");
+		char c;
+		unsigned id;
+		while (f && fscanf(f, " %c %u", &c, &id) == 2)
+			if (id < sizeof(state))
+				state[id] = c;
+		if (f)
+			fclose(f);
+		struct stg_store *st;
+		struct stg_overlay *ov;
+		if (open_ov(sdir, base, &st, &ov)) {
+			bad++;
+			printf("# trial %u: reopen failed\n", t);
+			continue;
+		}
+		opened++;
+		uint64_t dirs[4] = {0};
+		for (int k = 0; k < 4; k++) {
+			char dn[8];
+			snprintf(dn, sizeof(dn), "d%d", k);
+			stg_lookup(ov, STG_ROOT_INO, dn, &dirs[k]);
+		}
+		for (unsigned i = 0; i < sizeof(state); i++) {
+			if (!state[i])
+				continue;
+			char fn[32], gn[32];
+			snprintf(fn, sizeof(fn), "f%u", i);
+			snprintf(gn, sizeof(gn), "g%u", i);
+			bool okf = file_ok(ov, dirs[i % 4], fn, i),
+			     okg = file_ok(ov, dirs[i % 4], gn, i);
+			bool good = state[i] == 'C'   ? okf
+				    : state[i] == 'R' ? okf != okg
+						      : okg && !okf;
+			checked++;
+			if (!good && bad++ < 5)
+				printf("# trial %u: file %u (%c) lost\n", t, i,
+				       state[i]);
+		}
+		close_ov(st, ov);
+	}
+	is_int(opened, trials, "kill -9: %u trials reopen", trials);
+	is_int(bad, 0, "kill -9: all %u fsynced files intact", checked);
+}
+
+int main(void)
+{
+	umask(0);
+	struct iso_node *base = make_base();
+	test_basics(base);
+	test_hostile(base);
+	test_depth(base);
+	test_pin(base);
+	test_crash(base, getenv("CDS_SLOW") != NULL);
+	model_test(base, getenv("CDS_SLOW") != NULL);
+	iso_node_free(base);
+	return tap_done();
+}
