@@ -795,6 +795,14 @@ static int ap_write(struct stg_overlay *ov, struct dec *d, struct timespec now)
 	return 0;
 }
 
+/* One applier per record type, shared by live operations and replay. */
+static int (*const appliers[])(struct stg_overlay *, struct dec *,
+			       struct timespec) = {
+    [R_CREATE] = ap_create, [R_LINK] = ap_link,	      [R_UNLINK] = ap_unlink,
+    [R_RENAME] = ap_rename, [R_SETATTR] = ap_setattr, [R_COPYUP] = ap_copyup,
+    [R_WRITE] = ap_write,
+};
+
 static int apply(struct stg_overlay *ov, uint8_t type, const void *payload,
 		 size_t len)
 {
@@ -804,31 +812,9 @@ static int apply(struct stg_overlay *ov, uint8_t type, const void *payload,
 
 	if (d.bad)
 		return rec_err(ov, -EINVAL, "truncated record");
-	switch (type) {
-	case R_CREATE:
-		rc = ap_create(ov, &d, now);
-		break;
-	case R_LINK:
-		rc = ap_link(ov, &d, now);
-		break;
-	case R_UNLINK:
-		rc = ap_unlink(ov, &d, now);
-		break;
-	case R_RENAME:
-		rc = ap_rename(ov, &d, now);
-		break;
-	case R_SETATTR:
-		rc = ap_setattr(ov, &d, now);
-		break;
-	case R_COPYUP:
-		rc = ap_copyup(ov, &d, now);
-		break;
-	case R_WRITE:
-		rc = ap_write(ov, &d, now);
-		break;
-	default:
+	if (type >= sizeof(appliers) / sizeof(appliers[0]) || !appliers[type])
 		return rec_err(ov, -EINVAL, "unknown record type");
-	}
+	rc = appliers[type](ov, &d, now);
 	if (!rc && d.off != d.len)
 		return rec_err(ov, -EINVAL, "trailing bytes");
 	return rc;
