@@ -27,12 +27,23 @@ enum {
 	R_SETATTR = 5,
 	R_COPYUP = 6,
 	R_WRITE = 7,
+	/* written only by compaction (stg_overlay_compact) */
+	R_NEXTINO = 8, /* the next new inode number */
+	R_INODE = 9,   /* an inode's whole state, created if new */
+	R_DIR = 10,    /* a directory's whole listing */
+	R_FREE = 11,   /* a deleted base inode */
 };
+
+/* stg_sync() compacts past this size and 4x the size after the last one. */
+#define COMPACT_MIN_BYTES (4ull << 20)
 
 /* Sizes beyond this are refused (and on replay mean a bad record). */
 #define MAX_FILE_SIZE (1ull << 46)
 #define MAX_OPEN_FDS  64
 #define MAX_DEPTH     2048 /* PATH_MAX allows no more */
+/* New inodes per base session: 16M; the inode table is indexed by number
+ * (a direct table of at most 128 MiB of pointers). */
+#define MAX_NEW_INODES (1u << 24)
 
 struct ov_dirent {
 	char *name;
@@ -53,12 +64,13 @@ struct ov_inode {
 	char *symlink;
 	uint64_t serial; /* base serial, 0 for new */
 	uint64_t snap_serial;
-	bool has_data;		/* data in DIR/data/<ino> */
-	bool dirty;		/* written since the last sync */
-	bool orphan;		/* no name left, kept while pinned */
-	uint32_t pins;		/* stg_pin() count */
-	int fd;			/* data file, -1 when closed */
-	uint64_t parent;	/* directories: their one parent */
+	bool has_data;	 /* data in DIR/data/<ino> */
+	bool dirty;	 /* written since the last sync */
+	bool orphan;	 /* no name left, kept while pinned */
+	bool changed;	 /* differs from the base (compaction writes it) */
+	uint32_t pins;	 /* stg_pin() count */
+	int fd;		 /* data file, -1 when closed */
+	uint64_t parent; /* directories: their one parent */
 	struct ov_dirent *ents; /* directories */
 	uint32_t nents, cap;
 	uint64_t next_cookie;
@@ -79,7 +91,9 @@ struct stg_overlay {
 	size_t ndead, dead_cap;
 	unsigned open_fds;
 	bool replaying;
+	bool need_check; /* compaction records replayed, not yet checked */
 	uint64_t rec_no;
+	uint64_t compacted_bytes; /* journal size after the last compaction */
 };
 
 /* ---- encoding ---- */
@@ -456,6 +470,7 @@ static void touch_dir(struct ov_inode *d, struct timespec now)
 {
 	d->mtime = now;
 	d->ctime = now;
+	d->changed = true;
 }
 
 static bool valid_type(mode_t mode)
@@ -521,6 +536,9 @@ static int ap_create(struct stg_overlay *ov, struct dec *d, struct timespec now)
 		return rc;
 	if (ino != ov->next_ino)
 		return rec_err(ov, -EINVAL, "inode number out of sequence");
+	if (ino - ov->first_new >= MAX_NEW_INODES)
+		return rec_err(ov, -ENOSPC,
+			       "too many new files since the last session");
 	if (!valid_type(mode) || (mode & ~(uint32_t)(S_IFMT | 07777)))
 		return rec_err(ov, -EINVAL, "bad file type");
 	if (S_ISLNK(mode) != (tlen != 0))
@@ -539,6 +557,7 @@ static int ap_create(struct stg_overlay *ov, struct dec *d, struct timespec now)
 	n->nlink = S_ISDIR(mode) ? 2 : 1;
 	n->parent = parent;
 	n->has_data = S_ISREG(mode);
+	n->changed = true;
 	if (S_ISLNK(mode)) {
 		n->symlink = strdup(target);
 		n->size = tlen;
@@ -586,6 +605,7 @@ static int ap_link(struct stg_overlay *ov, struct dec *d, struct timespec now)
 		return rc;
 	n->nlink++;
 	n->ctime = now;
+	n->changed = true;
 	touch_dir(dir, now);
 	return 0;
 }
@@ -619,6 +639,7 @@ static int ap_unlink(struct stg_overlay *ov, struct dec *d, struct timespec now)
 	if (rmdir)
 		dir->nlink--;
 	n->ctime = now;
+	n->changed = true;
 	drop_link(ov, n);
 	touch_dir(dir, now);
 	return 0;
@@ -691,6 +712,7 @@ static int ap_rename(struct stg_overlay *ov, struct dec *d, struct timespec now)
 		if (is_dir(tgt))
 			ndir->nlink--;
 		tgt->ctime = now;
+		tgt->changed = true;
 		drop_link(ov, tgt);
 		/* the source's index moved if it sat after the target */
 		if (odir == ndir && oidx > nidx)
@@ -706,6 +728,7 @@ static int ap_rename(struct stg_overlay *ov, struct dec *d, struct timespec now)
 		src->parent = ndir_i;
 	}
 	src->ctime = now;
+	src->changed = true;
 	touch_dir(odir, now);
 	touch_dir(ndir, now);
 	return 0;
@@ -754,6 +777,7 @@ static int ap_setattr(struct stg_overlay *ov, struct dec *d,
 	if (which & STG_SET_MTIME)
 		n->mtime = mt;
 	n->ctime = now;
+	n->changed = true;
 	return 0;
 }
 
@@ -774,6 +798,7 @@ static int ap_copyup(struct stg_overlay *ov, struct dec *d, struct timespec now)
 		n->mtime = now;
 	n->size = size;
 	n->ctime = now;
+	n->changed = true;
 	return 0;
 }
 
@@ -792,6 +817,181 @@ static int ap_write(struct stg_overlay *ov, struct dec *d, struct timespec now)
 	n->size = size;
 	n->mtime = now;
 	n->ctime = now;
+	n->changed = true;
+	return 0;
+}
+
+/* ---- compaction records ---- */
+
+static int ap_nextino(struct stg_overlay *ov, struct dec *d,
+		      struct timespec now)
+{
+	uint64_t next = get_u64(d);
+	(void)now;
+	if (d->bad)
+		return rec_err(ov, -EINVAL, "truncated record");
+	if (next < ov->next_ino)
+		return rec_err(ov, -EINVAL, "inode number out of sequence");
+	/* the inode table is indexed by number: a hostile jump must not
+	 * size it */
+	if (next - ov->first_new > MAX_NEW_INODES)
+		return rec_err(ov, -EINVAL, "inode number out of range");
+	ov->next_ino = next;
+	return 0;
+}
+
+static int ap_inode(struct stg_overlay *ov, struct dec *d, struct timespec now)
+{
+	char target[4096];
+	uint64_t ino = get_u64(d), parent = get_u64(d);
+	uint32_t mode = get_u32(d), uid = get_u32(d), gid = get_u32(d),
+		 nlink = get_u32(d);
+	uint64_t rdev = get_u64(d), size = get_u64(d);
+	struct timespec at = get_ts(d), mt = get_ts(d), ct = get_ts(d);
+	uint32_t has_data = get_u32(d);
+	size_t tlen = get_str(d, target, sizeof(target) - 1);
+	(void)now;
+	if (d->bad || has_data > 1)
+		return rec_err(ov, -EINVAL, "truncated record");
+	if (ino == 0 || ino >= ov->next_ino)
+		return rec_err(ov, -EINVAL, "inode number out of sequence");
+	if (!valid_type(mode) || (mode & ~(uint32_t)(S_IFMT | 07777)))
+		return rec_err(ov, -EINVAL, "bad file type");
+	if (S_ISLNK(mode) != (tlen != 0) || (S_ISLNK(mode) && size != tlen))
+		return rec_err(ov, -EINVAL, "symlink target mismatch");
+	if (size > MAX_FILE_SIZE || (has_data && !S_ISREG(mode)))
+		return rec_err(ov, -EINVAL, "bad size");
+	if (nlink == 0)
+		return rec_err(ov, -EINVAL, "bad link count");
+	struct ov_inode *n = get_ino(ov, ino);
+	if (n && (n->mode & S_IFMT) != (mode & S_IFMT))
+		return rec_err(ov, -EINVAL, "file type changed");
+	if (!n && ino < ov->first_new)
+		return rec_err(ov, -ENOENT, "no such inode");
+	if (n && n->base && !has_data && !n->has_data && S_ISREG(mode) &&
+	    size != n->size)
+		return rec_err(ov, -EINVAL,
+			       "size change of a base file not copied up");
+	if (n && S_ISLNK(mode) && strcmp(n->symlink ? n->symlink : "", target))
+		return rec_err(ov, -EINVAL, "symlink target changed");
+	if (S_ISREG(mode) && !has_data && !(n && n->base))
+		return rec_err(ov, -EINVAL, "new file without data");
+	if (n && n->has_data && !has_data)
+		return rec_err(ov, -EINVAL, "data file dropped");
+	if (!n) {
+		n = new_inode(ino, mode);
+		if (!n)
+			return -ENOMEM;
+		if (S_ISLNK(mode) && !(n->symlink = strdup(target))) {
+			free_inode(ov, n);
+			return -ENOMEM;
+		}
+		int rc = put_inode(ov, n);
+		if (rc) {
+			free_inode(ov, n);
+			return rc;
+		}
+	}
+	n->mode = mode;
+	n->uid = uid;
+	n->gid = gid;
+	n->nlink = nlink;
+	n->rdev = (dev_t)rdev;
+	n->size = size;
+	n->atime = at;
+	n->mtime = mt;
+	n->ctime = ct;
+	n->has_data = has_data;
+	n->parent = parent;
+	n->changed = true;
+	ov->need_check = true; /* parent is checked with the listings */
+	return 0;
+}
+
+static int ap_dir(struct stg_overlay *ov, struct dec *d, struct timespec now)
+{
+	char name[256];
+	int rc = 0;
+	uint64_t ino = get_u64(d);
+	uint32_t count = get_u32(d);
+	(void)now;
+	if (d->bad)
+		return rec_err(ov, -EINVAL, "truncated record");
+	struct ov_inode *dir = get_dir(ov, ino, &rc);
+	if (!dir)
+		return rc;
+	/* the new listing replaces the old one */
+	for (uint32_t i = 0; i < dir->nents; i++)
+		free(dir->ents[i].name);
+	dir->nents = 0;
+	dir->changed = true;
+	ov->need_check = true;
+	for (uint32_t i = 0; i < count; i++) {
+		uint64_t child = get_u64(d);
+		get_str(d, name, 255);
+		if (d->bad)
+			return rec_err(ov, -EINVAL, "truncated record");
+		if ((rc = check_name(ov, name)))
+			return rc;
+		if (!get_ino(ov, child))
+			return rec_err(ov, -ENOENT, "no such inode");
+		if (find_ent(dir, name, NULL))
+			return rec_err(ov, -EEXIST, "file exists");
+		if ((rc = add_ent(dir, name, child)))
+			return rc;
+	}
+	return 0;
+}
+
+static int ap_free(struct stg_overlay *ov, struct dec *d, struct timespec now)
+{
+	uint64_t ino = get_u64(d);
+	(void)now;
+	if (d->bad)
+		return rec_err(ov, -EINVAL, "truncated record");
+	struct ov_inode *n = get_ino(ov, ino);
+	if (!n || ino >= ov->first_new || ino == STG_ROOT_INO)
+		return rec_err(ov, -ENOENT, "no such inode");
+	ov->tab[ino] = NULL;
+	free_inode(ov, n);
+	ov->need_check = true;
+	return 0;
+}
+
+/*
+ * After compaction records, before anything else uses the tree: every
+ * entry names a live inode, and every directory is listed under the
+ * parent it records, within MAX_DEPTH of the root (so no cycle), once.
+ * A hostile journal must not leave dangling entries or loops behind.
+ */
+static int check_tree(struct stg_overlay *ov)
+{
+	ov->need_check = false;
+	for (uint64_t i = 1; i < ov->ntab; i++)
+		if (ov->tab[i])
+			ov->tab[i]->snap_serial = 0;
+	for (uint64_t i = 1; i < ov->ntab; i++) {
+		struct ov_inode *dir = ov->tab[i];
+		if (!dir || !is_dir(dir))
+			continue;
+		for (uint32_t k = 0; k < dir->nents; k++) {
+			struct ov_inode *c = get_ino(ov, dir->ents[k].ino);
+			if (!c || c->orphan)
+				return rec_err(ov, -EINVAL, "dangling entry");
+			if (!is_dir(c))
+				continue;
+			if (c->parent != i || c->snap_serial++ ||
+			    c->ino == STG_ROOT_INO ||
+			    dir_depth(ov, c->ino) > MAX_DEPTH)
+				return rec_err(ov, -EINVAL,
+					       "bad directory tree");
+		}
+	}
+	for (uint64_t i = 1; i < ov->ntab; i++) {
+		struct ov_inode *n = ov->tab[i];
+		if (n && is_dir(n) && i != STG_ROOT_INO && !n->snap_serial)
+			return rec_err(ov, -EINVAL, "unlisted directory");
+	}
 	return 0;
 }
 
@@ -800,7 +1000,8 @@ static int (*const appliers[])(struct stg_overlay *, struct dec *,
 			       struct timespec) = {
     [R_CREATE] = ap_create, [R_LINK] = ap_link,	      [R_UNLINK] = ap_unlink,
     [R_RENAME] = ap_rename, [R_SETATTR] = ap_setattr, [R_COPYUP] = ap_copyup,
-    [R_WRITE] = ap_write,
+    [R_WRITE] = ap_write,   [R_NEXTINO] = ap_nextino, [R_INODE] = ap_inode,
+    [R_DIR] = ap_dir,	    [R_FREE] = ap_free,
 };
 
 static int apply(struct stg_overlay *ov, uint8_t type, const void *payload,
@@ -814,6 +1015,8 @@ static int apply(struct stg_overlay *ov, uint8_t type, const void *payload,
 		return rec_err(ov, -EINVAL, "truncated record");
 	if (type >= sizeof(appliers) / sizeof(appliers[0]) || !appliers[type])
 		return rec_err(ov, -EINVAL, "unknown record type");
+	if (ov->need_check && type < R_NEXTINO && (rc = check_tree(ov)))
+		return rc;
 	rc = appliers[type](ov, &d, now);
 	if (!rc && d.off != d.len)
 		return rec_err(ov, -EINVAL, "trailing bytes");
@@ -943,9 +1146,12 @@ int stg_overlay_open(struct stg_store *st, const struct iso_node *base_root,
 	ov->replaying = true;
 	rc =
 	    stg_journal_open(path, base_id, base_id_len, replay_cb, ov, &ov->j);
+	if (!rc && ov->need_check)
+		rc = check_tree(ov);
 	ov->replaying = false;
 	if (rc)
 		goto fail;
+	ov->compacted_bytes = stg_journal_bytes(ov->j);
 	remove_orphans(ov);
 	*out = ov;
 	return 0;
@@ -1444,6 +1650,96 @@ int stg_fsync(struct stg_overlay *ov, uint64_t ino, bool datasync)
 	return rc;
 }
 
+/* ---- compaction ---- */
+
+static int emit_rec(struct stg_journal *tmp, uint8_t type, struct enc *e)
+{
+	int rc = e->err;
+	if (!rc)
+		rc = stg_journal_append(tmp, type, e->p, e->len, NULL);
+	free(e->p);
+	return rc;
+}
+
+/*
+ * The live state as records: the next inode number, the whole state of
+ * each inode that differs from the base (new ones are created with their
+ * own numbers), the listing of each changed directory, and the base inodes
+ * that are gone.  Nameless pinned inodes are left out, as always.
+ */
+static int emit_state(void *ctx, struct stg_journal *tmp)
+{
+	struct stg_overlay *ov = ctx;
+	struct enc e = enc_start();
+	int rc;
+
+	put_u64(&e, ov->next_ino);
+	if ((rc = emit_rec(tmp, R_NEXTINO, &e)))
+		return rc;
+	for (uint64_t i = 1; i < ov->ntab; i++) {
+		const struct ov_inode *n = ov->tab[i];
+		if (!n || n->orphan || !n->changed)
+			continue;
+		e = enc_start();
+		put_u64(&e, n->ino);
+		put_u64(&e, n->parent);
+		put_u32(&e, (uint32_t)n->mode);
+		put_u32(&e, (uint32_t)n->uid);
+		put_u32(&e, (uint32_t)n->gid);
+		put_u32(&e, n->nlink);
+		put_u64(&e, (uint64_t)n->rdev);
+		put_u64(&e, n->size);
+		put_ts(&e, n->atime);
+		put_ts(&e, n->mtime);
+		put_ts(&e, n->ctime);
+		put_u32(&e, n->has_data);
+		put_str(&e, S_ISLNK(n->mode) ? n->symlink : NULL);
+		if ((rc = emit_rec(tmp, R_INODE, &e)))
+			return rc;
+	}
+	for (uint64_t i = 1; i < ov->ntab; i++) {
+		const struct ov_inode *n = ov->tab[i];
+		if (!n || !is_dir(n) || !n->changed)
+			continue;
+		e = enc_start();
+		put_u64(&e, n->ino);
+		put_u32(&e, n->nents);
+		for (uint32_t k = 0; k < n->nents; k++) {
+			put_u64(&e, n->ents[k].ino);
+			put_str(&e, n->ents[k].name);
+		}
+		if (e.len > STG_JOURNAL_PAYLOAD_MAX) {
+			free(e.p);
+			return cds_error(-EFBIG,
+					 "compaction: directory too large");
+		}
+		if ((rc = emit_rec(tmp, R_DIR, &e)))
+			return rc;
+	}
+	for (uint64_t i = STG_ROOT_INO + 1; i < ov->first_new; i++) {
+		if (ov->tab[i] && !ov->tab[i]->orphan)
+			continue;
+		e = enc_start();
+		put_u64(&e, i);
+		if ((rc = emit_rec(tmp, R_FREE, &e)))
+			return rc;
+	}
+	return 0;
+}
+
+int stg_overlay_compact(struct stg_overlay *ov)
+{
+	/* the new journal must not describe data that is not durable */
+	int rc = sync_data(ov, NULL);
+	if (!rc)
+		rc = stg_journal_compact(ov->j, emit_state, ov);
+	if (!rc) {
+		ov->compacted_bytes = stg_journal_bytes(ov->j);
+		remove_dead(ov);
+	}
+	return rc;
+}
+
 int stg_sync(struct stg_overlay *ov)
 {
 	int rc = sync_data(ov, NULL);
@@ -1451,6 +1747,13 @@ int stg_sync(struct stg_overlay *ov)
 		rc = stg_journal_sync(ov->j);
 	if (!rc)
 		remove_dead(ov);
+	uint64_t bytes = stg_journal_bytes(ov->j);
+	if (!rc && bytes > COMPACT_MIN_BYTES &&
+	    bytes / 4 > ov->compacted_bytes && stg_overlay_compact(ov)) {
+		/* everything is durable already: the sync succeeded; try
+		 * again after as much growth (the old journal stays valid) */
+		ov->compacted_bytes = bytes;
+	}
 	return rc;
 }
 

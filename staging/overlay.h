@@ -51,8 +51,16 @@
  * (a hostile journal must not make the recursive walks overflow the stack):
  * deeper is -ELOOP.
  *
- * Not yet: journal compaction (the journal grows with every change until
- * the store is released), RENAME_EXCHANGE, releasing the store after a burn,
+ * Compaction.  stg_overlay_compact() rewrites the journal as the live
+ * state: the next inode number, the whole state of each inode that differs
+ * from the base (new inodes with their own numbers), the listing of each
+ * changed directory and the deleted base inodes.  stg_sync() calls it when
+ * the journal is over 4 MiB and 4 times its size after the last compaction
+ * (or open).  Data files are not touched; dirty ones are fdatasynced first,
+ * so the new journal never describes data that is not durable.  A crash
+ * leaves the old journal or the new one (stg_journal_compact()).
+ *
+ * Not yet: RENAME_EXCHANGE, releasing the store after a burn,
  * hashing of large directories (lookup is a linear scan).
  *
  * Not thread-safe: fs/ serialises calls.
@@ -169,6 +177,9 @@ ssize_t stg_write(struct stg_overlay *ov, uint64_t ino, uint64_t off,
 		  const void *buf, size_t len);
 int stg_fsync(struct stg_overlay *ov, uint64_t ino, bool datasync);
 int stg_sync(struct stg_overlay *ov);
+/* Rewrite the journal as the current state (see Compaction above); also
+ * syncs like stg_sync().  Normally left to stg_sync(). */
+int stg_overlay_compact(struct stg_overlay *ov);
 
 /*
  * A new iso_node tree of the merged view for the iso/ writer (the caller

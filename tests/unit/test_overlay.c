@@ -561,12 +561,45 @@ out:
 	return 0;
 }
 
+static char *dump_all(struct stg_overlay *ov);
+
+/* Bytes of the journal without its preallocated zeros. */
+static off_t journal_size(const char *sdir)
+{
+	char p[300];
+	snprintf(p, sizeof(p), "%s/journal", sdir);
+	FILE *f = fopen(p, "rb");
+	if (!f)
+		return -1;
+	off_t n = 0, used = 0;
+	int c;
+	while ((c = getc(f)) != EOF)
+		if (++n, c)
+			used = n;
+	fclose(f);
+	return used;
+}
+
+/* Compact: the merged view (dump) is the same before and after. */
+static int compact_same(struct stg_overlay *ov)
+{
+	char *before = dump_all(ov);
+	int rc = stg_overlay_compact(ov);
+	char *after = dump_all(ov);
+	if (!rc && strcmp(before, after))
+		rc = -1;
+	free(before);
+	free(after);
+	return rc;
+}
+
 static void model_test(struct iso_node *base, bool slow)
 {
 	const char *env = getenv("CDS_SEED");
 	uint64_t seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
 	unsigned seqs = slow ? 4000 : 400, steps = 40;
-	unsigned bad_ops = 0, bad_cmp = 0, bad_reopen = 0;
+	unsigned bad_ops = 0, bad_cmp = 0, bad_reopen = 0, compacted = 0,
+		 bad_compact = 0;
 	printf("# model test seed %" PRIu64 " (CDS_SEED=%" PRIu64
 	       " to repeat)\n",
 	       seed, seed);
@@ -582,13 +615,27 @@ static void model_test(struct iso_node *base, bool slow)
 			bad_ops++;
 			continue;
 		}
-		for (unsigned k = 0; k < steps; k++)
+		/* every third sequence is compacted halfway and at the end,
+		 * so that the model comparison covers compacted journals */
+		bool compact = q % 3 == 0;
+		for (unsigned k = 0; k < steps; k++) {
+			if (compact && k == steps / 2) {
+				compacted++;
+				bad_compact += compact_same(ov) != 0;
+			}
 			if (random_op(&r, ov, top, desc, sizeof(desc))) {
 				if (bad_ops++ < 8)
 					printf("# seq %u step %u: %s\n", q, k,
 					       desc);
 				break;
 			}
+		}
+		if (compact) {
+			snprintf(where, sizeof(where), "seq %u before compact",
+				 q);
+			bad_cmp += compare_all(ov, top, where) != 0;
+			bad_compact += compact_same(ov) != 0;
+		}
 		snprintf(where, sizeof(where), "seq %u", q);
 		bad_cmp += compare_all(ov, top, where) != 0;
 		close_ov(st, ov);
@@ -606,6 +653,8 @@ static void model_test(struct iso_node *base, bool slow)
 	is_int(bad_ops, 0, "model: %u sequences: every result matches", seqs);
 	is_int(bad_cmp, 0, "model: merged view equals the real tree");
 	is_int(bad_reopen, 0, "model: and still after a reopen");
+	is_int(bad_compact, 0, "model: %u compactions keep the merged view",
+	       compacted);
 }
 
 /* ---- directed tests ---- */
@@ -700,10 +749,14 @@ static int dump_ent(void *ctx, const char *name, uint64_t ino, mode_t mode,
 	if (S_ISLNK(a.mode))
 		stg_readlink(d->ov, ino, t, sizeof(t));
 	dump_add(d,
-		 "%s/%s ino %" PRIu64 " mode %o uid %u nlink %u size %" PRIu64
-		 " mtime %lld.%09ld sum %08x rdev %llx -> %s\n",
-		 path, name, ino, (unsigned)a.mode, (unsigned)a.uid, a.nlink,
-		 a.size, (long long)a.mtime.tv_sec, a.mtime.tv_nsec, sum,
+		 "%s/%s ino %" PRIu64
+		 " mode %o uid %u gid %u nlink %u size %" PRIu64
+		 " atime %lld.%09ld mtime %lld.%09ld ctime %lld.%09ld sum %08x "
+		 "rdev %llx -> %s\n",
+		 path, name, ino, (unsigned)a.mode, (unsigned)a.uid,
+		 (unsigned)a.gid, a.nlink, a.size, (long long)a.atime.tv_sec,
+		 a.atime.tv_nsec, (long long)a.mtime.tv_sec, a.mtime.tv_nsec,
+		 (long long)a.ctime.tv_sec, a.ctime.tv_nsec, sum,
 		 (unsigned long long)a.rdev, t);
 	if (S_ISDIR(a.mode)) {
 		snprintf(p, sizeof(p), "%s/%s", path, name);
@@ -721,7 +774,12 @@ static void dump_dir(struct dump *d, uint64_t dir, const char *path)
 static char *dump_all(struct stg_overlay *ov)
 {
 	struct dump d = {NULL, 0, 0, ov};
-	dump_add(&d, "root\n");
+	struct stg_attr a;
+	stg_getattr(ov, STG_ROOT_INO, &a);
+	dump_add(&d,
+		 "root mode %o nlink %u mtime %lld.%09ld ctime %lld.%09ld\n",
+		 (unsigned)a.mode, a.nlink, (long long)a.mtime.tv_sec,
+		 a.mtime.tv_nsec, (long long)a.ctime.tv_sec, a.ctime.tv_nsec);
 	dump_dir(&d, STG_ROOT_INO, "");
 	return d.s;
 }
@@ -1209,15 +1267,39 @@ static void test_hostile(struct iso_node *base)
 	stg_store_close(st);
 	free(m);
 
-	/* random mutations of the records: never a crash */
+	/* the same state compacted: its records replay to the same view */
+	struct recs comp = {{0}, {0}, {0}, 0};
+	write_journal(sdir, &orig);
+	if (open_ov(sdir, base, &st, &ov) == 0) {
+		is_int(stg_overlay_compact(ov), 0, "compact it");
+		close_ov(st, ov);
+	}
+	fd = open(p, O_RDONLY);
+	fstat(fd, &stt);
+	jbuf = malloc((size_t)stt.st_size);
+	ok(read(fd, jbuf, (size_t)stt.st_size) == stt.st_size,
+	   "read compacted journal");
+	close(fd);
+	stg_journal_parse(jbuf, (size_t)stt.st_size, grab, &comp, &res);
+	free(jbuf);
+	ok(comp.n >= 4 && comp.n < orig.n, "%zu compacted records", comp.n);
+	is_int(open_ov(sdir, base, &st, &ov), 0, "reopen compacted");
+	after = dump_all(ov);
+	is_str(after, before, "same view");
+	free(after);
+	close_ov(st, ov);
+
+	/* random mutations of the records, plain and compacted: never a
+	 * crash */
 	struct rng r = {12345};
-	unsigned opened = 0, refused = 0, trials = 600;
+	unsigned opened = 0, refused = 0, trials = 1200;
 	for (unsigned t = 0; t < trials; t++) {
-		struct recs x = orig;
+		const struct recs *src = t % 2 ? &comp : &orig;
+		struct recs x = *src;
 		uint8_t *bufs[4] = {0};
 		for (int k = 0; k < 4; k++) {
-			size_t i = rnd(&r, (uint32_t)orig.n);
-			size_t len = orig.len[i];
+			size_t i = rnd(&r, (uint32_t)src->n);
+			size_t len = src->len[i];
 			if (!bufs[k])
 				bufs[k] = calloc(1, len + 8);
 			memcpy(bufs[k], x.pay[i], len);
@@ -1234,7 +1316,7 @@ static void test_hostile(struct iso_node *base)
 				len = rnd(&r, (uint32_t)len + 8);
 				break;
 			default:
-				x.type[i] = (uint8_t)(1 + rnd(&r, 9));
+				x.type[i] = (uint8_t)(1 + rnd(&r, 12));
 			}
 			x.pay[i] = bufs[k];
 			x.len[i] = len;
@@ -1277,6 +1359,8 @@ static void test_hostile(struct iso_node *base)
 	       refused);
 	for (size_t i = 0; i < orig.n; i++)
 		free(orig.pay[i]);
+	for (size_t i = 0; i < comp.n; i++)
+		free(comp.pay[i]);
 	free(before);
 }
 
@@ -1367,7 +1451,8 @@ static size_t crash_len(unsigned id)
 /* The child: creates, writes and fsyncs files, renames some, and tells
  * the parent through @fd what is durable ("C id", "R id" before a rename,
  * "D id" after its fsync). */
-static void crash_child(const char *sdir, struct iso_node *base, int fd)
+static void crash_child(const char *sdir, struct iso_node *base, int fd,
+			bool compact)
 {
 	struct stg_store *st;
 	struct stg_overlay *ov;
@@ -1393,6 +1478,8 @@ static void crash_child(const char *sdir, struct iso_node *base, int fd)
 			_exit(5);
 		if (i % 3 == 0)
 			stg_sync(ov); /* group commit: no promise */
+		if (compact && i % 16 == 15 && stg_overlay_compact(ov))
+			_exit(9);
 		if (i % 2 == 0) {
 			if (stg_fsync(ov, inos[i], false))
 				_exit(6);
@@ -1435,13 +1522,17 @@ static bool file_ok(struct stg_overlay *ov, uint64_t dir, const char *name,
 	return true;
 }
 
-static void test_crash(struct iso_node *base, bool slow)
+static void test_crash(struct iso_node *base, bool slow, bool compact)
 {
-	unsigned trials = slow ? 200 : 20, bad = 0, checked = 0, opened = 0;
+	unsigned trials = slow	    ? 200
+			  : compact ? 15
+				    : 20,
+		 bad = 0, checked = 0, opened = 0;
 	struct rng r = {(uint64_t)time(NULL) | 1};
 	for (unsigned t = 0; t < trials; t++) {
 		char sdir[256];
-		snprintf(sdir, sizeof(sdir), "%s/crash%u", tap_tmpdir(), t);
+		snprintf(sdir, sizeof(sdir), "%s/crash%s%u", tap_tmpdir(),
+			 compact ? "c" : "", t);
 		int pfd[2];
 		if (pipe(pfd))
 			break;
@@ -1449,7 +1540,7 @@ static void test_crash(struct iso_node *base, bool slow)
 		pid_t pid = fork();
 		if (pid == 0) {
 			close(pfd[0]);
-			crash_child(sdir, base, pfd[1]);
+			crash_child(sdir, base, pfd[1], compact);
 		}
 		close(pfd[1]);
 		usleep(2000 + rnd(&r, 60000));
@@ -1498,8 +1589,102 @@ static void test_crash(struct iso_node *base, bool slow)
 		}
 		close_ov(st, ov);
 	}
-	is_int(opened, trials, "kill -9: %u trials reopen", trials);
-	is_int(bad, 0, "kill -9: all %u fsynced files intact", checked);
+	const char *what = compact ? " during compactions" : "";
+	is_int(opened, trials, "kill -9%s: %u trials reopen", what, trials);
+	is_int(bad, 0, "kill -9%s: all %u fsynced files intact", what, checked);
+}
+
+/* Random operations, then compaction: same view, smaller journal, and
+ * it goes on working after a reopen. */
+static void test_compact(struct iso_node *base)
+{
+	char top[256], sdir[256], desc[512];
+	struct rng r = {(uint64_t)time(NULL) * 7 + 3};
+	struct stg_store *st;
+	struct stg_overlay *ov;
+	unsigned bad_ops = 0;
+	snprintf(top, sizeof(top), "%s/creal", tap_tmpdir());
+	snprintf(sdir, sizeof(sdir), "%s/cstore", tap_tmpdir());
+	make_real_base(top);
+	if (open_ov(sdir, base, &st, &ov)) {
+		ok(0, "compact: open");
+		return;
+	}
+	for (unsigned k = 0; k < 600; k++)
+		if (random_op(&r, ov, top, desc, sizeof(desc)) && bad_ops++ < 4)
+			printf("# compact step %u: %s\n", k, desc);
+	is_int(stg_sync(ov), 0, "compact: sync");
+	off_t before = journal_size(sdir);
+	char *view = dump_all(ov);
+	is_int(compact_same(ov), 0, "compact: same merged view after it");
+	off_t after = journal_size(sdir);
+	ok(after > 0 && after < before,
+	   "compact: journal shrank (%lld -> %lld bytes)", (long long)before,
+	   (long long)after);
+	close_ov(st, ov);
+	if (open_ov(sdir, base, &st, &ov)) {
+		ok(0, "compact: reopen");
+		free(view);
+		return;
+	}
+	char *again = dump_all(ov);
+	is_str(again, view, "compact: same merged view after a reopen");
+	free(again);
+	free(view);
+	is_int(compare_all(ov, top, "compacted"), 0,
+	       "compact: merged view equals the real tree");
+	for (unsigned k = 0; k < 200; k++)
+		if (random_op(&r, ov, top, desc, sizeof(desc)) && bad_ops++ < 4)
+			printf("# compact step %u: %s\n", k, desc);
+	stg_sync(ov);
+	close_ov(st, ov);
+	if (open_ov(sdir, base, &st, &ov)) {
+		ok(0, "compact: reopen after more operations");
+		return;
+	}
+	is_int(compare_all(ov, top, "compacted, more ops, reopened"), 0,
+	       "compact: more operations after it survive a reopen");
+	is_int(compact_same(ov), 0, "compact: again");
+	close_ov(st, ov);
+	if (open_ov(sdir, base, &st, &ov)) {
+		ok(0, "compact: reopen after the second");
+		return;
+	}
+	is_int(compare_all(ov, top, "compacted twice"), 0,
+	       "compact: a second compaction survives a reopen");
+	/* stg_sync() compacts by itself once the journal is past 4 MiB:
+	 * chmod back and forth (an even number: the mode ends as it was) */
+	uint64_t ino = STG_ROOT_INO;
+	struct stg_attr sa = {0};
+	off_t big = 0;
+	int rc = 0;
+	for (unsigned k = 0; k < 64000 && !rc; k++) {
+		struct stg_attr ga;
+		rc = stg_getattr(ov, ino, &ga);
+		sa.mode = ga.mode ^ 1;
+		if (!rc)
+			rc = stg_setattr(ov, ino, &sa, STG_SET_MODE);
+	}
+	big = journal_size(sdir); /* without the buffered tail */
+	char *pre = dump_all(ov);
+	is_int(rc, 0, "compact: 64000 chmods");
+	is_int(stg_sync(ov), 0, "compact: sync");
+	off_t small = journal_size(sdir);
+	ok(big > (3 << 20) && small > 0 && small < (1 << 20),
+	   "compact: stg_sync compacted it (%lld -> %lld bytes)",
+	   (long long)big, (long long)small);
+	close_ov(st, ov);
+	if (open_ov(sdir, base, &st, &ov)) {
+		ok(0, "compact: reopen after the automatic one");
+		free(pre);
+		return;
+	}
+	char *post = dump_all(ov);
+	is_str(post, pre, "compact: same view after it and a reopen");
+	free(post);
+	free(pre);
+	close_ov(st, ov);
+	is_int(bad_ops, 0, "compact: every operation matched the real tree");
 }
 
 int main(void)
@@ -1510,7 +1695,9 @@ int main(void)
 	test_hostile(base);
 	test_depth(base);
 	test_pin(base);
-	test_crash(base, getenv("CDS_SLOW") != NULL);
+	test_crash(base, getenv("CDS_SLOW") != NULL, false);
+	test_crash(base, getenv("CDS_SLOW") != NULL, true);
+	test_compact(base);
 	model_test(base, getenv("CDS_SLOW") != NULL);
 	iso_node_free(base);
 	return tap_done();
