@@ -128,38 +128,42 @@ int iso_node_set_extents(struct iso_node *n, const struct iso_extent *ext,
 	return 0;
 }
 
-/* RFC 3629 UTF-8, no overlong forms or surrogates. */
-static bool utf8_valid(const unsigned char *s, size_t len)
+size_t iso_utf8_seq_len(const char *s, size_t left)
 {
-	size_t i = 0;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n, k;
+	unsigned cp;
 
-	while (i < len) {
-		unsigned c = s[i], n, cp, k;
+	if (p[0] < 0x80)
+		return 1;
+	if ((p[0] & 0xE0) == 0xC0)
+		n = 2, cp = p[0] & 0x1F;
+	else if ((p[0] & 0xF0) == 0xE0)
+		n = 3, cp = p[0] & 0x0F;
+	else if ((p[0] & 0xF8) == 0xF0)
+		n = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	if (n > left)
+		return 0;
+	for (k = 1; k < n; k++) {
+		if ((p[k] & 0xC0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[k] & 0x3F);
+	}
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
+	    (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+	    (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return n;
+}
 
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if ((c & 0xE0) == 0xC0)
-			n = 1, cp = c & 0x1F;
-		else if ((c & 0xF0) == 0xE0)
-			n = 2, cp = c & 0x0F;
-		else if ((c & 0xF8) == 0xF0)
-			n = 3, cp = c & 0x07;
-		else
+static bool utf8_valid(const char *s, size_t len)
+{
+	for (size_t i = 0, n; i < len; i += n) {
+		n = iso_utf8_seq_len(s + i, len - i);
+		if (!n)
 			return false;
-		if (len - i <= n)
-			return false;
-		for (k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3F);
-		}
-		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
-		    (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-		    (cp >= 0xD800 && cp <= 0xDFFF))
-			return false;
-		i += n + 1;
 	}
 	return true;
 }
@@ -178,7 +182,7 @@ int iso_name_check(const char *name, size_t len)
 	if ((len == 1 && name[0] == '.') ||
 	    (len == 2 && name[0] == '.' && name[1] == '.'))
 		return cds_error(-EINVAL, "file name '.' or '..'");
-	if (!utf8_valid((const unsigned char *)name, len))
+	if (!utf8_valid(name, len))
 		return cds_error(-EILSEQ, "file name is not valid UTF-8");
 	return 0;
 }

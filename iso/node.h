@@ -111,6 +111,11 @@ int iso_node_set_symlink(struct iso_node *n, const char *target);
 int iso_node_set_extents(struct iso_node *n, const struct iso_extent *ext,
 			 uint32_t count);
 
+/* Length of the valid UTF-8 sequence at @s (RFC 3629: no overlong forms,
+ * surrogates or code points past U+10FFFF), reading at most @left >= 1
+ * bytes; 0 if the bytes there are not one. */
+size_t iso_utf8_seq_len(const char *s, size_t left);
+
 /* Is @name acceptable as a node name (non-empty, no '/', no NUL, not "."
  * or "..", at most 255 bytes, valid UTF-8)?  0 or -EINVAL with a message. */
 int iso_name_check(const char *name, size_t len);

@@ -141,36 +141,6 @@ void tree_scan_free(struct tree_scan *s)
 	free(s);
 }
 
-/* Length of the valid UTF-8 sequence at @p (at most @left bytes), or 0. */
-static size_t utf8_seq_len(const unsigned char *p, size_t left)
-{
-	size_t n, k;
-	unsigned cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if ((p[0] & 0xE0) == 0xC0)
-		n = 2, cp = p[0] & 0x1F;
-	else if ((p[0] & 0xF0) == 0xE0)
-		n = 3, cp = p[0] & 0x0F;
-	else if ((p[0] & 0xF8) == 0xF0)
-		n = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	if (n > left)
-		return 0;
-	for (k = 1; k < n; k++) {
-		if ((p[k] & 0xC0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[k] & 0x3F);
-	}
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
-	    (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-	    (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return n;
-}
-
 /*
  * @path as an error message shows it: one printable line (control bytes
  * and bytes that are not UTF-8 as \xNN), the middle elided when long.
@@ -183,7 +153,7 @@ static const char *shown(const char *path)
 	size_t left = strlen(path), o = 0, n, len;
 
 	while (left && o + 5 < sizeof(buf)) {
-		n = utf8_seq_len(p, left);
+		n = iso_utf8_seq_len((const char *)p, left);
 		if (n == 0 || p[0] < 0x20 || p[0] == 0x7F) {
 			o += (size_t)snprintf(buf + o, sizeof(buf) - o,
 					      "\\x%02X", p[0]);
