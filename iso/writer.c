@@ -600,11 +600,25 @@ struct emit {
 	struct rr_entries rr;
 };
 
+/* A record's bytes before its System Use field: the fixed part, the
+ * identifier and the pad byte that keeps the field at an even offset. */
+static uint32_t record_head_len(uint8_t id_len)
+{
+	return RECORD_BASE + id_len + (id_len % 2 ? 0 : 1);
+}
+
+/* Room for the System Use field of a record whose head is @len bytes:
+ * even, so that LEN_DR stays even with the field padded. */
+static size_t su_avail(uint32_t len)
+{
+	return RECORD_MAX - 1 - len;
+}
+
 static void put_record(struct emit *m, const char *id, uint8_t id_len,
 		       uint32_t extent, uint32_t size, uint8_t flags,
 		       const struct timespec *mtime, bool rock)
 {
-	uint32_t len = RECORD_BASE + id_len + (id_len % 2 ? 0 : 1);
+	uint32_t len = record_head_len(id_len);
 	uint8_t *p = NULL;
 	size_t su = 0;
 
@@ -613,7 +627,7 @@ static void put_record(struct emit *m, const char *id, uint8_t id_len,
 		struct rr_area dry = m->ca;
 
 		dry.buf = NULL;
-		su = rr_place(&m->rr, NULL, RECORD_MAX - 1 - len, &dry);
+		su = rr_place(&m->rr, NULL, su_avail(len), &dry);
 		su += su % 2;
 	}
 	if (m->pos % CDS_SECTOR_SIZE + len + su > CDS_SECTOR_SIZE)
@@ -621,8 +635,7 @@ static void put_record(struct emit *m, const char *id, uint8_t id_len,
 	if (m->buf)
 		p = m->buf + m->pos;
 	if (rock)
-		rr_place(&m->rr, p ? p + len : NULL, RECORD_MAX - 1 - len,
-			 &m->ca);
+		rr_place(&m->rr, p ? p + len : NULL, su_avail(len), &m->ca);
 	if (p) {
 		p[0] = (uint8_t)(len + su);
 		p[1] = 0;
@@ -654,8 +667,7 @@ static uint32_t node_nlink(const struct iso_node *n)
  * bytes of entries, keeping room for a CE; 0 if nothing. */
 static size_t su_room(const struct wrec *r, size_t used)
 {
-	size_t base = RECORD_BASE + r->id_len + (r->id_len % 2 ? 0 : 1);
-	size_t avail = RECORD_MAX - 1 - base;
+	size_t avail = su_avail(record_head_len(r->id_len));
 
 	return avail > used + RR_CE_LEN ? avail - used - RR_CE_LEN : 0;
 }
