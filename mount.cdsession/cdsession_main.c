@@ -8,9 +8,10 @@ static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
 } commands[] = {
-    {"create", cmd_create}, {"toc", cmd_toc},	      {"msinfo", cmd_msinfo},
-    {"burn", cmd_burn},	    {"blank", cmd_blank},     {"eject", cmd_eject},
-    {"fix", cmd_fix},	    {"mkimage", cmd_mkimage}, {"lsiso", cmd_lsiso},
+    {"create", cmd_create},   {"toc", cmd_toc},		{"msinfo", cmd_msinfo},
+    {"burn", cmd_burn},	      {"blank", cmd_blank},	{"eject", cmd_eject},
+    {"fix", cmd_fix},	      {"mkimage", cmd_mkimage}, {"lsiso", cmd_lsiso},
+    {"staging", cmd_staging}, {"stage", cmd_stage},
 };
 
 static void usage_all(FILE *f)

@@ -190,3 +190,19 @@ int cli_parse_options(const char *cmd, int argc, char **argv,
 		return cli_usage_error(cmd, "too many arguments");
 	return -1;
 }
+
+void cli_print_escaped(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\\\", f);
+		else if (*s == '\t')
+			fputs("\\t", f);
+		else if (*s == '\n')
+			fputs("\\n", f);
+		else if (*s == '\r')
+			fputs("\\r", f);
+		else
+			putc(*s, f);
+	}
+}

@@ -38,6 +38,10 @@ void cli_usage(FILE *f, const char *cmd);
  */
 int cli_open_drive(const char *device, unsigned flags, struct mmc_drive **out);
 
+/* @s with backslash, tab, newline and CR as \\ \t \n \r (one entry per
+ * line, as the kernel-isofs check tool writes paths). */
+void cli_print_escaped(FILE *f, const char *s);
+
 /* "702.8 MiB" */
 void cli_human_size(uint64_t bytes, char *buf, size_t len);
 
@@ -70,7 +74,10 @@ int cmd_blank(int argc, char **argv);
 int cmd_eject(int argc, char **argv);
 int cmd_fix(int argc, char **argv);
 int cmd_mkimage(int argc, char **argv);
+int cmd_staging(int argc, char **argv);
 /* not in the usage: lists a session as our reader sees it, for tests */
 int cmd_lsiso(int argc, char **argv);
+/* not in the usage: applies staging operations from stdin, for tests */
+int cmd_stage(int argc, char **argv);
 
 #endif

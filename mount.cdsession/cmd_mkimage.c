@@ -420,23 +420,6 @@ out:
 	return rc < 0 ? cli_fail(rc) : CLI_EXIT_OK;
 }
 
-/* lsiso: PATH and TAB as the kernel-isofs check tool writes them. */
-static void print_escaped(const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '\\')
-			fputs("\\\\", stdout);
-		else if (*s == '\t')
-			fputs("\\t", stdout);
-		else if (*s == '\n')
-			fputs("\\n", stdout);
-		else if (*s == '\r')
-			fputs("\\r", stdout);
-		else
-			putchar(*s);
-	}
-}
-
 static const char *type_name(mode_t mode)
 {
 	switch (mode & S_IFMT) {
@@ -463,7 +446,7 @@ static void print_node(const char *path, const struct iso_node *n)
 {
 	uint32_t k;
 
-	print_escaped(path);
+	cli_print_escaped(stdout, path);
 	printf("\ttype=%s mode=%04o uid=%u gid=%u nlink=%u size=%" PRIu64
 	       " mtime=%lld.%09ld ino=%" PRIu64,
 	       type_name(n->mode), (unsigned)(n->mode & 07777),
@@ -474,7 +457,7 @@ static void print_node(const char *path, const struct iso_node *n)
 		       n->extents[k].length);
 	if (n->symlink) {
 		fputs(" target=", stdout);
-		print_escaped(n->symlink);
+		cli_print_escaped(stdout, n->symlink);
 	}
 	if (S_ISCHR(n->mode) || S_ISBLK(n->mode))
 		printf(" rdev=%u:%u", major(n->rdev), minor(n->rdev));

@@ -26,6 +26,12 @@ static const struct usage usages[] = {
      "mkimage [-C last,next] [-M DEVICE|FILE] [-V VOLID] [--tag TAG] "
      "-o OUT|- PATH...",
      "build an ISO 9660 image as mkisofs -R -J; -M continues a session"},
+    {"staging",
+     "staging list [--staging DIR] [DEVICE] | list --all |\n"
+     "          export [--staging DIR] [DEVICE] DEST |\n"
+     "          discard --yes [--staging DIR] [DEVICE]",
+     "show, copy out or drop the changes staged for the disc (A added,\n"
+     "        M data changed, m attributes, R renamed, D deleted)"},
 };
 
 void cli_usage(FILE *f, const char *cmd)

@@ -274,3 +274,41 @@ int stg_stale_error(const struct stg_store *st, const uint8_t *staged_base,
 			 stg_store_dir(st), stg_base_id_start(staged_base),
 			 stg_base_id_start(disc_base));
 }
+
+int stg_commit_discard(struct stg_store *st)
+{
+	int rc = stg_commit_release(st), dfd = stg_store_dirfd(st);
+	int fd2;
+	DIR *d;
+	const struct dirent *e;
+
+	if (rc)
+		return rc;
+	/* what is left: the lock, data/, damaged journal tails kept for
+	 * inspection (journal.damaged.*) */
+	fd2 = dup(dfd);
+	d = fd2 >= 0 ? fdopendir(fd2) : NULL;
+	if (!d) {
+		if (fd2 >= 0)
+			close(fd2);
+		return cds_error(-errno, "staging: %s: %s", stg_store_dir(st),
+				 strerror(errno));
+	}
+	while (!rc && (e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 ||
+		    strcmp(e->d_name, "..") == 0 ||
+		    strcmp(e->d_name, "lock") == 0)
+			continue;
+		if (unlinkat(dfd, e->d_name,
+			     strcmp(e->d_name, DATA_NAME) == 0 ? AT_REMOVEDIR
+							       : 0))
+			rc = cds_error(-errno, "staging: remove %s/%s: %s",
+				       stg_store_dir(st), e->d_name,
+				       strerror(errno));
+	}
+	closedir(d);
+	if (!rc && (unlinkat(dfd, "lock", 0) || rmdir(stg_store_dir(st))))
+		rc = cds_error(-errno, "staging: remove %s: %s",
+			       stg_store_dir(st), strerror(errno));
+	return rc;
+}

@@ -70,6 +70,11 @@ int stg_commit_drop_intent(struct stg_store *st);
  */
 int stg_commit_release(struct stg_store *st);
 
+/* `cdsession staging discard`: release, then remove the directory itself
+ * (damaged journal tails included).  The store stays locked until
+ * stg_store_close(); only stg_store_close() may follow. */
+int stg_commit_discard(struct stg_store *st);
+
 enum stg_state {
 	STG_STATE_EMPTY,   /* nothing staged */
 	STG_STATE_CURRENT, /* staged over the disc's last session */

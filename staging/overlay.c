@@ -1861,3 +1861,29 @@ int stg_snapshot(struct stg_overlay *ov, struct iso_node **root)
 	ov->base_max_serial = saved;
 	return rc;
 }
+
+/* ---- what changed (cdsession staging list/export) ---- */
+
+int stg_origin(struct stg_overlay *ov, uint64_t ino,
+	       const struct iso_node **base, unsigned *changed)
+{
+	struct ov_inode *n;
+	int rc = need(ov, ino, &n);
+
+	if (rc)
+		return rc;
+	*base = n->base;
+	*changed = 0;
+	if (!n->base)
+		return 0;
+	const struct iso_node *b = n->base;
+	if (n->has_data)
+		*changed |= STG_CHANGED_DATA;
+	/* a directory's size and times follow its entries: not a change */
+	if (n->mode != b->mode || n->uid != b->uid || n->gid != b->gid ||
+	    (!is_dir(n) &&
+	     (n->size != b->size || n->mtime.tv_sec != b->mtime.tv_sec ||
+	      n->mtime.tv_nsec != b->mtime.tv_nsec)))
+		*changed |= STG_CHANGED_ATTR;
+	return 0;
+}

@@ -195,4 +195,16 @@ int stg_overlay_compact(struct stg_overlay *ov);
  */
 int stg_snapshot(struct stg_overlay *ov, struct iso_node **root);
 
+/*
+ * Where inode @ino came from, for listing what is staged: *@base is the
+ * base node (one of its names for a base hard link) or NULL for a new
+ * inode; *@changed says what differs from it: STG_CHANGED_DATA (data
+ * copied up or written), STG_CHANGED_ATTR (type, permissions, owner; for
+ * files also size and modification time).  Renames are the caller's to see (paths).
+ */
+#define STG_CHANGED_DATA 0x1u
+#define STG_CHANGED_ATTR 0x2u
+int stg_origin(struct stg_overlay *ov, uint64_t ino,
+	       const struct iso_node **base, unsigned *changed);
+
 #endif
