@@ -7,8 +7,8 @@
 #                   line says "N passed, N failed"
 #   make demo       deps + build + the main job on a virtual disc
 #   make fuzz       run every fuzz target for FUZZ_SECONDS each
-#   make bench      the benchmarks in bench/ (burn, mkimage), side by side,
-#                   as tables
+#   make bench      the benchmarks in bench/ (burn, mkimage, staging), side
+#                   by side, as tables
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PREFIX ?= /usr/local
@@ -125,9 +125,14 @@ fuzz: $(FUZZERS)
 		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 			$(B)/fuzz/corpus/$$n tests/fuzz/seeds/$$n || exit 1; done
 
-bench: all
+bench: all $(B)/bench/stgbench
 	@bench/burn $(B)
 	@bench/mkimage $(B)
+	@bench/staging $(B)
+
+$(B)/bench/stgbench: bench/stgbench.c $(B)/libcds.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SBINDIR) \

@@ -18,6 +18,7 @@ setup_file() {
 	echo two >t/docs/b.txt
 	echo k >t/keep/k
 	ln t/keep/k t/keep/k2
+	head -c 307217 /dev/urandom >t/docs/big.bin
 	cds create disc1.img
 	cds mkimage -o s1.iso t 2>/dev/null
 	cds burn --multi disc1.img s1.iso >/dev/null 2>&1
@@ -40,6 +41,7 @@ stage_some() {
 		write /keep/k2 0 XY
 		symlink ../docs /new/ln
 		mkfifo /new/fifo
+		chmod 640 /docs/big.bin
 	EOF
 }
 
@@ -54,6 +56,7 @@ add_foreign_session() {
 expected_changes() {
 	cat <<-EOF
 		D   /docs/b.txt
+		m   /docs/big.bin
 		R   /docs/renamed.txt <- /docs/a.txt
 		Mm  /keep/k
 		Mm  /keep/k2
@@ -61,7 +64,7 @@ expected_changes() {
 		A   /new/f.txt
 		A   /new/fifo
 		A   /new/ln
-		8 changes
+		9 changes
 	EOF
 }
 
@@ -88,7 +91,10 @@ expected_changes() {
 	stage_some
 	run cds staging export --staging st disc.img out
 	[ "$status" -eq 0 ]
-	[ "$output" = "exported 7 entries (12 B of data) to out; 1 deletion is not exported (see cdsession staging list)" ]
+	[[ "$output" == "exported 8 entries ("*" of data) to out; 1 deletion is not exported (see cdsession staging list)" ]]
+	# a file of the disc read through its extents
+	cmp out/docs/big.bin "$W/t/docs/big.bin"
+	[ "$(stat -c %a out/docs/big.bin)" = 640 ]
 	[ "$(cat out/new/f.txt)" = hello ]
 	[ "$(cat out/docs/renamed.txt)" = one ]
 	[ "$(cat out/keep/k)" = XY ]
@@ -123,6 +129,7 @@ expected_changes() {
 	[ "$status" -eq 0 ]
 	[ "$(cat out/docs/renamed.txt)" = one ]
 	[ "$(cat out/new/f.txt)" = hello ]
+	cmp out/docs/big.bin "$W/t/docs/big.bin"
 	after=$(cd st && find . -type f ! -name lock -exec sha1sum {} + | sort)
 	[ "$before" = "$after" ]
 }
