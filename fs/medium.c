@@ -21,6 +21,7 @@ void fs_medium_close(struct fs_medium *m)
 		return;
 	cds_source_close(m->src);
 	mmc_drive_close(m->drive);
+	free(m->path);
 	free(m);
 }
 
@@ -39,25 +40,26 @@ static int find_sessions(struct fs_medium *m, const char *path)
 			m->first_start = disc.sessions[i].start;
 		m->last_start = disc.sessions[i].start;
 	}
-	if (m->nsessions == 0)
-		return cds_error(-ENOMEDIUM, "no session on %s", path);
 	return 0;
 }
 
-int fs_medium_open(const char *path, struct fs_medium **out)
+/* Sessions, disc id, base id and tag of the disc as it is now. */
+static int identify(struct fs_medium *m, const char *path, bool blank_ok)
 {
-	struct fs_medium *m = calloc(1, sizeof(*m));
 	struct iso_reader *r = NULL;
 	int rc;
 
-	*out = NULL;
-	if (!m)
-		return -ENOMEM;
-	rc = mmc_drive_open(path, MMC_DRIVE_READ_ONLY, &m->drive);
-	if (rc == 0)
-		rc = mmc_drive_source(m->drive, &m->src);
-	if (rc == 0)
-		rc = find_sessions(m, path);
+	m->nsessions = 0;
+	m->first_start = m->last_start = 0;
+	m->tag[0] = '\0';
+	rc = find_sessions(m, path);
+	if (rc == 0 && m->nsessions == 0) {
+		if (!blank_ok)
+			return cds_error(-ENOMEDIUM, "no session on %s", path);
+		snprintf(m->disc_id, sizeof(m->disc_id), "blank");
+		memset(m->base_id, 0, sizeof(m->base_id));
+		return 0;
+	}
 	if (rc == 0)
 		rc = stg_disc_id(m->src, m->first_start, m->disc_id);
 	if (rc == 0)
@@ -69,12 +71,46 @@ int fs_medium_open(const char *path, struct fs_medium **out)
 		snprintf(m->tag, sizeof(m->tag), "%s", tag ? tag : "");
 	}
 	iso_reader_close(r);
+	return rc;
+}
+
+int fs_medium_open(const char *path, unsigned flags, struct fs_medium **out)
+{
+	struct fs_medium *m = calloc(1, sizeof(*m));
+	int rc;
+
+	*out = NULL;
+	if (!m)
+		return -ENOMEM;
+	m->writable = flags & FS_MEDIUM_WRITE;
+	m->blank_ok = flags & FS_MEDIUM_BLANK;
+	m->path = strdup(path);
+	rc = m->path ? 0 : -ENOMEM;
+	if (rc == 0)
+		rc = mmc_drive_open(
+		    path, m->writable ? MMC_DRIVE_EXCL : MMC_DRIVE_READ_ONLY,
+		    &m->drive);
+	if (rc == 0)
+		rc = mmc_drive_source(m->drive, &m->src);
+	if (rc == 0)
+		rc = identify(m, path, m->blank_ok);
 	if (rc < 0) {
 		fs_medium_close(m);
 		return cds_error_wrap(rc, "%s", path);
 	}
 	*out = m;
 	return 0;
+}
+
+int fs_medium_refresh(struct fs_medium *m)
+{
+	/* the source's size is the lead-out of the last session: new one */
+	cds_source_close(m->src);
+	m->src = NULL;
+	int rc = mmc_drive_source(m->drive, &m->src);
+	if (rc == 0)
+		rc = identify(m, m->path, m->blank_ok);
+	return rc < 0 ? cds_error_wrap(rc, "%s", m->path) : 0;
 }
 
 int fs_medium_read_tree(struct fs_medium *m, uint32_t start,

@@ -24,17 +24,30 @@ struct mmc_drive;
 struct fs_medium {
 	struct mmc_drive *drive;
 	struct cds_source *src;
+	bool writable;	      /* opened with FS_MEDIUM_WRITE */
 	unsigned nsessions;   /* complete sessions */
 	uint32_t first_start; /* the first session's start */
 	uint32_t last_start;  /* the last complete session's start */
 	char disc_id[STG_DISC_ID_MAX];
 	uint8_t base_id[STG_BASE_ID_SIZE]; /* of the last session */
 	char tag[ISO_WRITER_TAG_MAX + 1];  /* its tag, "" when none */
+	char *path;
+	bool blank_ok;
 };
 
-/* Open @path read-only and identify it.  A blank disc: -ENOMEDIUM ("no
- * session on PATH").  Errors carry a message naming @path. */
-int fs_medium_open(const char *path, struct fs_medium **out);
+/* fs_medium_open() flags */
+#define FS_MEDIUM_WRITE 0x1 /* open the drive for burning (exclusively) */
+#define FS_MEDIUM_BLANK                                                        \
+	0x2 /* a blank disc is fine: nsessions 0, disc_id                      \
+	       "blank", base_id all zero, last_start 0 */
+
+/* Open @path and identify it.  A blank disc without FS_MEDIUM_BLANK:
+ * -ENOMEDIUM ("no session on PATH").  Errors carry a message naming
+ * @path. */
+int fs_medium_open(const char *path, unsigned flags, struct fs_medium **out);
+
+/* Read the sessions and identity again (after a burn). */
+int fs_medium_refresh(struct fs_medium *m);
 void fs_medium_close(struct fs_medium *m);
 
 /* The whole tree of the session at @start (the caller frees it). */

@@ -185,7 +185,7 @@ int cmd_stage(int argc, char **argv)
 		return rc;
 	if (optind >= argc)
 		return cli_usage_error("stage", "which device?");
-	rc = fs_medium_open(argv[optind], &m);
+	rc = fs_medium_open(argv[optind], 0, &m);
 	if (rc == 0)
 		rc = fs_medium_store_dir(m, sdir, dir, sizeof(dir));
 	if (rc == 0)

@@ -80,7 +80,7 @@ static int open_medium(const char *device, struct fs_medium **m)
 			return rc;
 		device = def;
 	}
-	return fs_medium_open(device, m);
+	return fs_medium_open(device, 0, m);
 }
 
 /* Find the store of @device's disc and its state; *exists false when
