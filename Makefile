@@ -18,7 +18,7 @@ FUZZ_SECONDS ?= 60
 
 CC ?= cc
 CLANG ?= clang
-PKGS_LIBS := libcdio libiso9660
+PKGS_LIBS := libcdio libiso9660 fuse3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS_LIBS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS_LIBS) 2>/dev/null)
 
@@ -37,7 +37,7 @@ B := build
 LIB_SRCS := $(wildcard common/*.c mmc/*.c iso/*.c staging/*.c fs/*.c)
 PROG_DIR := mount.cdsession
 PROG_SRCS := $(filter-out %_main.c,$(wildcard $(PROG_DIR)/*.c))
-PROGS := $(B)/cdsession $(B)/cdsession-fix
+PROGS := $(B)/cdsession $(B)/cdsession-fix $(B)/sbin/mount.cdsession
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 ASAN_TESTS := $(patsubst tests/unit/%.c,$(B)/asan/tests/%,$(UNIT_SRCS))
@@ -77,6 +77,11 @@ $(B)/cdsession: $(B)/$(PROG_DIR)/cdsession_main.o $(PROG_OBJS) $(B)/libcds.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/cdsession-fix: $(B)/$(PROG_DIR)/cdsession-fix_main.o $(PROG_OBJS) $(B)/libcds.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# in sbin/: $(B)/mount.cdsession is the directory of the programs' objects
+$(B)/sbin/mount.cdsession: $(B)/$(PROG_DIR)/mount.cdsession_main.o $(PROG_OBJS) $(B)/libcds.a
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(SHIM): $(B)/tests/shim/sgshim.o $(B)/libcds.a
@@ -139,6 +144,7 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 755 $(B)/cdsession $(DESTDIR)$(PREFIX)/bin/cdsession
 	install -m 755 $(B)/cdsession-fix $(DESTDIR)$(SBINDIR)/cdsession-fix
+	install -m 755 $(B)/sbin/mount.cdsession $(DESTDIR)$(SBINDIR)/mount.cdsession
 	install -m 644 man/cdsession.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 man/cdsession-fix.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 

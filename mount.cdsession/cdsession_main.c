@@ -11,7 +11,8 @@ static const struct {
     {"create", cmd_create},   {"toc", cmd_toc},		{"msinfo", cmd_msinfo},
     {"burn", cmd_burn},	      {"blank", cmd_blank},	{"eject", cmd_eject},
     {"fix", cmd_fix},	      {"mkimage", cmd_mkimage}, {"lsiso", cmd_lsiso},
-    {"staging", cmd_staging}, {"stage", cmd_stage},
+    {"staging", cmd_staging}, {"sync", cmd_sync},	{"umount", cmd_umount},
+    {"status", cmd_status},   {"stage", cmd_stage},
 };
 
 static void usage_all(FILE *f)

@@ -75,6 +75,9 @@ int cmd_eject(int argc, char **argv);
 int cmd_fix(int argc, char **argv);
 int cmd_mkimage(int argc, char **argv);
 int cmd_staging(int argc, char **argv);
+int cmd_sync(int argc, char **argv);
+int cmd_umount(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 /* not in the usage: lists a session as our reader sees it, for tests */
 int cmd_lsiso(int argc, char **argv);
 /* not in the usage: applies staging operations from stdin, for tests */

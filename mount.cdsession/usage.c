@@ -26,6 +26,13 @@ static const struct usage usages[] = {
      "mkimage [-C last,next] [-M DEVICE|FILE] [-V VOLID] [--tag TAG] "
      "-o OUT|- PATH...",
      "build an ISO 9660 image as mkisofs -R -J; -M continues a session"},
+    {"sync", "sync MOUNTPOINT",
+     "burn what is staged on the mounted disc as a new session now"},
+    {"umount", "umount MOUNTPOINT",
+     "sync, then unmount (returns when the session is on the disc)"},
+    {"status", "status MOUNTPOINT",
+     "the mounted disc: commit state and progress, last session, free "
+     "space"},
     {"staging",
      "staging list [--staging DIR] [DEVICE] | list --all |\n"
      "          export [--staging DIR] [DEVICE] DEST |\n"

@@ -264,14 +264,28 @@ int stg_store_state(struct stg_store *st, const uint8_t *disc_base,
 int stg_stale_error(const struct stg_store *st, const uint8_t *staged_base,
 		    const uint8_t *disc_base)
 {
+	static const uint8_t blank[STG_BASE_ID_SIZE];
+	char staged[64];
+
+	/* an all-zero identity is what a blank disc is staged over */
+	if (memcmp(staged_base, blank, sizeof(blank)) == 0)
+		snprintf(staged, sizeof(staged), "a blank disc");
+	else
+		snprintf(staged, sizeof(staged), "the session at LBA %" PRIu32,
+			 stg_base_id_start(staged_base));
+	if (memcmp(disc_base, blank, sizeof(blank)) == 0)
+		return cds_error(-ESTALE,
+				 "staging %s holds changes made over %s, but "
+				 "the disc is blank; nothing was changed: see "
+				 "cdsession staging list, export or discard",
+				 stg_store_dir(st), staged);
 	return cds_error(-ESTALE,
-			 "staging %s holds changes made over the session at "
-			 "LBA %" PRIu32 ", but the disc's last session starts "
-			 "at LBA %" PRIu32
+			 "staging %s holds changes made over %s, but the "
+			 "disc's last session starts at LBA %" PRIu32
 			 " (a session was added elsewhere); nothing was "
 			 "changed: see cdsession staging list, export or "
 			 "discard",
-			 stg_store_dir(st), stg_base_id_start(staged_base),
+			 stg_store_dir(st), staged,
 			 stg_base_id_start(disc_base));
 }
 

@@ -1780,8 +1780,16 @@ static int dc_read(struct iso_content *c, uint64_t off, void *buf, size_t len)
 		    pread(fd, (char *)buf + got, len - got, (off_t)(off + got));
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0)
-			break;
+		if (r < 0) {
+			/* never zeros for data that is there but unreadable:
+			 * the session would be burnt and the copy released */
+			int err = errno;
+			close(fd);
+			return cds_error(-err, "staging: data file %s: %s",
+					 name, strerror(err));
+		}
+		if (r == 0)
+			break; /* past the data file's end: zeros */
 		got += (size_t)r;
 	}
 	if (fd >= 0)

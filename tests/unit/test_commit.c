@@ -223,6 +223,14 @@ static void test_release_and_state(const char *dir)
 	   "stale message names both sessions and the commands: %s",
 	   cds_errmsg(rc));
 
+	static const uint8_t blank[STG_BASE_ID_SIZE];
+	rc = stg_stale_error(st, blank, base2);
+	ok(strstr(cds_errmsg(rc), "made over a blank disc") != NULL,
+	   "staged on a blank disc: %s", cds_errmsg(rc));
+	rc = stg_stale_error(st, base1, blank);
+	ok(strstr(cds_errmsg(rc), "but the disc is blank") != NULL,
+	   "the disc is blank now: %s", cds_errmsg(rc));
+
 	/* our session is the disc's last: burnt, then released */
 	is_int(stg_store_state(st, base3, "cds-2222222222222222", &si), 0,
 	       "state");

@@ -1,0 +1,762 @@
+/* commit.c - burn what is staged as a new session; recover after a crash. */
+#include "commit.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/sector.h"
+#include "fs/medium.h"
+#include "iso/node.h"
+#include "iso/reader.h"
+#include "iso/writer.h"
+#include "mmc/drive.h"
+#include "staging/commit.h"
+#include "staging/journal.h"
+#include "staging/overlay.h"
+#include "staging/store.h"
+
+/* One slot of the read-ahead ring: 128 KiB, a few WRITE(10)s; 32 slots
+ * (4 MiB) ride out a slow data file or a directory being rendered
+ * without letting the drive's own buffer run dry. */
+#define CHUNK_SECTORS 64u
+#define RING_SLOTS    32u
+#define CHUNK_BYTES   ((size_t)CHUNK_SECTORS * CDS_SECTOR_SIZE)
+
+/* Deeper than the overlay allows (2048): a corrupted tree is refused. */
+#define MAX_DEPTH 4096
+
+/* ---- is anything staged? ---- */
+
+struct dir_list {
+	struct {
+		char *name;
+		uint64_t ino;
+		mode_t mode;
+	} * e;
+	size_t n, cap;
+	int err; /* stg_readdir() does not pass on why a listing stopped */
+};
+
+static int list_add(void *ctx, const char *name, uint64_t ino, mode_t mode,
+		    uint64_t next)
+{
+	struct dir_list *l = ctx;
+	(void)next;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		void *p = realloc(l->e, cap * sizeof(*l->e));
+		if (!p) {
+			l->err = -ENOMEM;
+			return 1;
+		}
+		l->e = p;
+		l->cap = cap;
+	}
+	l->e[l->n].name = strdup(name);
+	if (!l->e[l->n].name) {
+		l->err = -ENOMEM;
+		return 1;
+	}
+	l->e[l->n].ino = ino;
+	l->e[l->n].mode = mode;
+	l->n++;
+	return 0;
+}
+
+static void list_free(struct dir_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->e[i].name);
+	free(l->e);
+}
+
+/* Is @b (what stg_origin() gave) the base node @want?  A base hard link
+ * may be reported under another of its names. */
+static bool same_base(const struct iso_node *b, const struct iso_node *want)
+{
+	return b == want || (b && b->ino && b->ino == want->ino &&
+			     !iso_node_is_dir(b) && want->nlink > 1);
+}
+
+/*
+ * *@changed when directory @dir of the merged view differs from base
+ * directory @bdir.  An unchanged directory lists its base children in the
+ * base's order (the overlay keeps arrival order), so entry i must be base
+ * child i: a rename back and forth counts as a change (a session burnt
+ * for nothing), a real change is never missed.
+ */
+static int dir_changed(struct stg_overlay *ov, uint64_t dir,
+		       const struct iso_node *bdir, int depth, bool *changed)
+{
+	struct dir_list l = {0};
+	int rc;
+
+	if (depth > MAX_DEPTH)
+		return cds_error(-ELOOP, "staged tree too deep");
+	rc = stg_readdir(ov, dir, 0, list_add, &l);
+	if (rc == 0 && l.err)
+		rc = cds_error(l.err, "out of memory");
+	if (rc == 0 && l.n != bdir->nchildren)
+		*changed = true;
+	for (size_t i = 0; rc == 0 && !*changed && i < l.n; i++) {
+		const struct iso_node *want = bdir->children[i], *b = NULL;
+		unsigned ch = 0;
+
+		if (strcmp(l.e[i].name, want->name) != 0) {
+			*changed = true;
+			break;
+		}
+		rc = stg_origin(ov, l.e[i].ino, &b, &ch);
+		if (rc == 0 && (ch || !same_base(b, want)))
+			*changed = true;
+		else if (rc == 0 && S_ISDIR(l.e[i].mode))
+			rc = dir_changed(ov, l.e[i].ino, want, depth + 1,
+					 changed);
+	}
+	list_free(&l);
+	return rc;
+}
+
+static int anything_staged(struct stg_overlay *ov, const struct iso_node *base,
+			   bool *changed)
+{
+	const struct iso_node *b = NULL;
+	unsigned ch = 0;
+	int rc = stg_origin(ov, STG_ROOT_INO, &b, &ch);
+
+	*changed = false;
+	if (rc < 0)
+		return rc;
+	if (b != base || ch) {
+		*changed = true;
+		return 0;
+	}
+	return dir_changed(ov, STG_ROOT_INO, base, 0, changed);
+}
+
+/* ---- small helpers ---- */
+
+static uint64_t max_serial(const struct iso_node *n, int depth)
+{
+	uint64_t m = n->ino;
+
+	for (uint32_t i = 0; depth < MAX_DEPTH && i < n->nchildren; i++) {
+		uint64_t c = max_serial(n->children[i], depth + 1);
+		if (c > m)
+			m = c;
+	}
+	return m;
+}
+
+/* New data of the session: hard links (one serial, several names) are
+ * written once, as the writer lays them out. */
+struct data_count {
+	uint64_t bytes;
+	uint64_t *seen; /* serials of multi-link files counted */
+	size_t n, cap;
+};
+
+static void count_data(struct data_count *dc, const struct iso_node *n,
+		       int depth)
+{
+	if (n->content && n->nlink > 1 && n->ino) {
+		for (size_t i = 0; i < dc->n; i++)
+			if (dc->seen[i] == n->ino)
+				goto children;
+		if (dc->n == dc->cap) {
+			size_t cap = dc->cap ? dc->cap * 2 : 16;
+			uint64_t *p = realloc(dc->seen, cap * sizeof(*p));
+			if (p) {
+				dc->seen = p;
+				dc->cap = cap;
+			}
+		}
+		/* out of memory: a link may count twice; only a figure */
+		if (dc->n < dc->cap)
+			dc->seen[dc->n++] = n->ino;
+	}
+	if (n->content)
+		dc->bytes += n->size;
+children:
+	for (uint32_t i = 0; depth < MAX_DEPTH && i < n->nchildren; i++)
+		count_data(dc, n->children[i], depth + 1);
+}
+
+static uint64_t new_data_bytes(const struct iso_node *root)
+{
+	struct data_count dc = {0};
+
+	count_data(&dc, root, 0);
+	free(dc.seen);
+	return dc.bytes;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Progress with a rate over the last second or so. */
+struct meter {
+	const struct fs_commit_opts *o;
+	struct fs_commit_progress p;
+	double t0, last_t;
+	uint64_t last_done;
+};
+
+static void meter_start(struct meter *mt, const struct fs_commit_opts *o,
+			enum fs_commit_phase phase, uint64_t total)
+{
+	mt->o = o;
+	memset(&mt->p, 0, sizeof(mt->p));
+	mt->p.phase = phase;
+	mt->p.total = total;
+	mt->t0 = mt->last_t = now_s();
+	mt->last_done = 0;
+	if (o && o->progress)
+		o->progress(&mt->p, o->ctx);
+}
+
+static void meter_update(struct meter *mt, uint64_t done, unsigned pct)
+{
+	double t;
+
+	if (!mt->o || !mt->o->progress)
+		return;
+	t = now_s();
+	if (t - mt->last_t >= 1.0) {
+		mt->p.bytes_per_s =
+		    (double)(done - mt->last_done) / (t - mt->last_t);
+		mt->last_t = t;
+		mt->last_done = done;
+	} else if (!mt->p.bytes_per_s && t > mt->t0) {
+		mt->p.bytes_per_s = (double)done / (t - mt->t0);
+	}
+	mt->p.done = done;
+	mt->p.buffer_pct = pct;
+	mt->o->progress(&mt->p, mt->o->ctx);
+}
+
+/* ---- the read-ahead ring: a producer thread renders sectors ---- */
+
+struct ring {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint8_t *buf; /* RING_SLOTS * CHUNK_BYTES */
+	struct iso_writer *w;
+	uint32_t total, nchunks;
+	uint32_t produced, consumed; /* chunks */
+	uint32_t *crc;		     /* per chunk, for the verify */
+	bool stop;
+	int err;
+	char msg[512]; /* the producer's message: messages are per thread */
+};
+
+static uint32_t chunk_len(const struct ring *r, uint32_t i)
+{
+	uint32_t left = r->total - i * CHUNK_SECTORS;
+	return left < CHUNK_SECTORS ? left : CHUNK_SECTORS;
+}
+
+static void *producer(void *arg)
+{
+	struct ring *r = arg;
+
+	for (uint32_t i = 0; i < r->nchunks; i++) {
+		uint8_t *slot = r->buf + (size_t)(i % RING_SLOTS) * CHUNK_BYTES;
+		uint32_t n = chunk_len(r, i);
+		int rc;
+
+		pthread_mutex_lock(&r->mu);
+		while (!r->stop && r->produced - r->consumed == RING_SLOTS)
+			pthread_cond_wait(&r->cv, &r->mu);
+		bool stop = r->stop;
+		pthread_mutex_unlock(&r->mu);
+		if (stop)
+			break;
+		rc = iso_writer_read(r->w, i * CHUNK_SECTORS, n, slot);
+		if (rc == 0) /* the consumer reads crc[] only at the verify */
+			r->crc[i] =
+			    stg_crc32c(0, slot, (size_t)n * CDS_SECTOR_SIZE);
+		pthread_mutex_lock(&r->mu);
+		if (rc < 0) {
+			r->err = rc;
+			snprintf(r->msg, sizeof(r->msg), "%s", cds_errmsg(rc));
+			r->stop = true;
+		} else {
+			r->produced++;
+		}
+		pthread_cond_broadcast(&r->cv);
+		pthread_mutex_unlock(&r->mu);
+		if (rc < 0)
+			break;
+	}
+	return NULL;
+}
+
+/* Feed the drive from the ring until the session is written. */
+static int burn_stream(struct ring *r, struct mmc_burn *b, struct meter *mt)
+{
+	int rc = 0;
+
+	for (uint32_t i = 0; i < r->nchunks; i++) {
+		unsigned pct;
+
+		pthread_mutex_lock(&r->mu);
+		while (r->produced == i && !r->err)
+			pthread_cond_wait(&r->cv, &r->mu);
+		if (r->produced == i)
+			rc = cds_error(r->err, "producing the session: %s",
+				       r->msg);
+		pct = (unsigned)((r->produced - i) * 100u / RING_SLOTS);
+		pthread_mutex_unlock(&r->mu);
+		if (rc < 0)
+			return rc;
+		rc = mmc_burn_write(
+		    b, r->buf + (size_t)(i % RING_SLOTS) * CHUNK_BYTES,
+		    chunk_len(r, i));
+		if (rc < 0)
+			return rc;
+		pthread_mutex_lock(&r->mu);
+		r->consumed++;
+		pthread_cond_broadcast(&r->cv);
+		pthread_mutex_unlock(&r->mu);
+		meter_update(mt,
+			     (uint64_t)(i * CHUNK_SECTORS + chunk_len(r, i)) *
+				 CDS_SECTOR_SIZE,
+			     pct);
+	}
+	return 0;
+}
+
+static int burn_ring(struct ring *r, struct mmc_burn *b, struct meter *mt)
+{
+	pthread_t th;
+	int rc;
+
+	r->buf = malloc((size_t)RING_SLOTS * CHUNK_BYTES);
+	if (!r->buf)
+		return cds_error(-ENOMEM, "out of memory");
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	rc = -pthread_create(&th, NULL, producer, r);
+	if (rc < 0) {
+		rc = cds_error(rc, "starting the burn's reader thread: %s",
+			       strerror(-rc));
+	} else {
+		rc = burn_stream(r, b, mt);
+		pthread_mutex_lock(&r->mu);
+		r->stop = true;
+		pthread_cond_broadcast(&r->cv);
+		pthread_mutex_unlock(&r->mu);
+		pthread_join(th, NULL);
+	}
+	pthread_cond_destroy(&r->cv);
+	pthread_mutex_destroy(&r->mu);
+	free(r->buf);
+	r->buf = NULL;
+	return rc;
+}
+
+/* Read the session back and compare with the CRCs taken while burning. */
+static int verify(struct mmc_drive *d, uint32_t start, const struct ring *r,
+		  struct meter *mt)
+{
+	uint8_t *buf = malloc(CHUNK_BYTES);
+	int rc = 0;
+
+	if (!buf)
+		return cds_error(-ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < r->nchunks && rc == 0; i++) {
+		uint32_t n = chunk_len(r, i), lba = start + i * CHUNK_SECTORS;
+
+		rc = mmc_drive_read(d, lba, n, buf);
+		if (rc < 0)
+			rc = cds_error_wrap(rc, "verify");
+		else if (stg_crc32c(0, buf, (size_t)n * CDS_SECTOR_SIZE) !=
+			 r->crc[i])
+			rc = cds_error(-EIO,
+				       "verify: the disc differs from what was "
+				       "written in LBA %u-%u",
+				       lba, lba + n - 1);
+		else
+			meter_update(mt,
+				     (uint64_t)(i * CHUNK_SECTORS + n) *
+					 CDS_SECTOR_SIZE,
+				     0);
+	}
+	free(buf);
+	return rc;
+}
+
+/* Where the session goes, or why none can. */
+static int next_address(struct mmc_drive *d, uint32_t *nwa)
+{
+	struct mmc_disc *disc = malloc(sizeof(*disc));
+	int rc;
+
+	if (!disc)
+		return cds_error(-ENOMEM, "out of memory");
+	rc = mmc_drive_disc(d, disc);
+	if (rc == 0 && disc->status == MMC_DISC_COMPLETE)
+		rc = cds_error(-EROFS, "disc is closed (finalized); no more "
+				       "sessions can be written");
+	for (unsigned i = 0; rc == 0 && i < disc->ntracks; i++)
+		if (!disc->tracks[i].complete || disc->tracks[i].damaged)
+			rc = cds_error(-EUCLEAN,
+				       "the disc has an unfinished track from "
+				       "an interrupted burn (track %u)%s",
+				       disc->tracks[i].number,
+				       disc->erasable ? "; blank it" : "");
+	if (rc == 0 && disc->nsessions &&
+	    !disc->sessions[disc->nsessions - 1].complete)
+		rc = cds_error(-EUCLEAN, "the disc has an unclosed session "
+					 "from an interrupted burn: remount "
+					 "or run cdsession-fix");
+	if (rc == 0 && !disc->nwa_valid)
+		rc = cds_error(-ENOSPC, "the disc has no next writable "
+					"address: it is full");
+	if (rc == 0)
+		*nwa = disc->nwa;
+	free(disc);
+	return rc;
+}
+
+/* The base session's volume id (kept, as xorriso keeps it). */
+static int base_volume_id(struct fs_medium *m, char *buf, size_t cap)
+{
+	struct iso_reader *r = NULL;
+	int rc;
+
+	if (m->nsessions == 0) {
+		snprintf(buf, cap, "CDROM");
+		return 0;
+	}
+	rc = iso_reader_open(m->src, m->last_start, NULL, &r);
+	if (rc == 0)
+		snprintf(buf, cap, "%s", iso_reader_volume_id(r));
+	iso_reader_close(r);
+	if (rc == 0 && !buf[0])
+		snprintf(buf, cap, "CDROM");
+	return rc < 0 ? cds_error_wrap(rc, "reading the base session") : 0;
+}
+
+/* ---- fs_commit ---- */
+
+struct commit {
+	struct fs_medium *m;
+	struct stg_store *st;
+	const struct fs_commit_opts *o;
+	struct fs_commit_result *res;
+	struct iso_node *snap;
+	struct iso_writer *w;
+	struct mmc_burn *b;
+	struct ring ring;
+	struct meter mt;
+	bool intent;
+};
+
+/* Lay out the session at the next writable address and begin the burn. */
+static int layout(struct commit *c, const struct iso_node *base)
+{
+	struct iso_write_opts wo = {0};
+	char vol[64];
+	uint32_t nwa = 0;
+	uint64_t top;
+	int rc;
+
+	rc = next_address(c->m->drive, &nwa);
+	if (rc == 0 && !c->o->volume_id)
+		rc = base_volume_id(c->m, vol, sizeof(vol));
+	if (rc == 0)
+		rc = stg_commit_new_tag(c->res->tag);
+	if (rc < 0)
+		return rc;
+	top = max_serial(base, 0);
+	if (max_serial(c->snap, 0) > top)
+		top = max_serial(c->snap, 0);
+	wo.start_lba = nwa;
+	wo.volume_id = c->o->volume_id ? c->o->volume_id : vol;
+	wo.tag = c->res->tag;
+	wo.next_ino = top + 1;
+	rc = iso_writer_new(c->snap, &wo, &c->w);
+	if (rc < 0)
+		return cds_error_wrap(rc, "laying out the session");
+	c->res->start = nwa;
+	c->res->nsectors = iso_writer_nsectors(c->w);
+	c->res->data_bytes = new_data_bytes(c->snap);
+	struct mmc_burn_opts bo = {
+	    .multi = !c->o->close_disc,
+	    .dummy = c->o->dummy,
+	    .speed = c->o->speed,
+	};
+	rc = mmc_burn_begin(c->m->drive, &bo, c->res->nsectors, &c->b);
+	if (rc < 0)
+		return rc;
+	if (mmc_burn_start_lba(c->b) != nwa)
+		return cds_error(-EIO,
+				 "the drive would write the session at LBA %u, "
+				 "but it was laid out for LBA %u (the next "
+				 "writable address it reported)",
+				 mmc_burn_start_lba(c->b), nwa);
+	return 0;
+}
+
+static int burn(struct commit *c, const uint8_t *base_id)
+{
+	struct stg_intent in = {.start = c->res->start};
+	int rc;
+
+	/* a dummy burn leaves nothing on the disc: no intent to record */
+	if (!c->o->dummy) {
+		memcpy(in.base, base_id, STG_BASE_ID_SIZE);
+		snprintf(in.tag, sizeof(in.tag), "%s", c->res->tag);
+		rc = stg_commit_intent(c->st, &in);
+		if (rc < 0)
+			return rc;
+		c->intent = true;
+	}
+	c->ring.w = c->w;
+	c->ring.total = c->res->nsectors;
+	c->ring.nchunks =
+	    (c->res->nsectors + CHUNK_SECTORS - 1) / CHUNK_SECTORS;
+	c->ring.crc =
+	    calloc(c->ring.nchunks ? c->ring.nchunks : 1, sizeof(*c->ring.crc));
+	if (!c->ring.crc)
+		return cds_error(-ENOMEM, "out of memory");
+	meter_start(&c->mt, c->o, FS_COMMIT_BURN,
+		    (uint64_t)c->res->nsectors * CDS_SECTOR_SIZE);
+	rc = burn_ring(&c->ring, c->b, &c->mt);
+	if (rc < 0)
+		return rc;
+	rc = mmc_burn_finish(c->b);
+	c->b = NULL; /* freed by finish, also on failure */
+	return rc;
+}
+
+/* Hand the new session to the caller: its tree, a fresh overlay over it. */
+static int rebase(struct commit *c, const uint8_t *old_id,
+		  struct stg_overlay **ov, struct iso_node **base)
+{
+	struct iso_node *root = NULL;
+	struct stg_overlay *nov = NULL;
+	int rc;
+
+	rc = fs_medium_refresh(c->m);
+	if (rc == 0 && strcmp(c->m->tag, c->res->tag) != 0)
+		rc = cds_error(-EIO,
+			       "after the burn the disc's last session is "
+			       "not the new one (tag \"%s\", expected \"%s\")",
+			       c->m->tag, c->res->tag);
+	if (rc == 0)
+		rc = fs_medium_read_tree(c->m, c->m->last_start, &root);
+	if (rc < 0)
+		return rc; /* the intent stays: fs_recover() releases */
+	/* The release wants the overlay closed.  Should it or the reopen
+	 * fail, the caller still gets an overlay: over the new base when
+	 * the old journal is gone, else over the old one (its journal
+	 * intact; the intent lets fs_recover() release it later); NULL
+	 * only when neither opens. */
+	stg_overlay_close(*ov);
+	*ov = NULL;
+	rc = stg_commit_release(c->st);
+	int orc = stg_overlay_open(c->st, root, c->m->base_id, STG_BASE_ID_SIZE,
+				   fs_medium_read_file, c->m, &nov);
+	if (orc == 0) {
+		iso_node_free(*base);
+		*base = root;
+	} else {
+		struct cds_error_state saved;
+
+		iso_node_free(root);
+		if (!rc)
+			rc = orc;
+		cds_error_save(&saved);
+		if (stg_overlay_open(c->st, *base, old_id, STG_BASE_ID_SIZE,
+				     fs_medium_read_file, c->m, &nov) < 0)
+			nov = NULL;
+		cds_error_restore(&saved);
+	}
+	*ov = nov;
+	return rc;
+}
+
+int fs_commit(struct fs_medium *m, struct stg_store *st,
+	      struct stg_overlay **ov, struct iso_node **base,
+	      const struct fs_commit_opts *o, struct fs_commit_result *res)
+{
+	static const struct fs_commit_opts defaults = {0};
+	struct commit c = {
+	    .m = m, .st = st, .o = o ? o : &defaults, .res = res};
+	uint8_t base_id[STG_BASE_ID_SIZE];
+	bool changed = false;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (!m->writable)
+		return cds_error(-EROFS, "%s was opened read-only: cannot burn",
+				 m->path);
+	memcpy(base_id, m->base_id, sizeof(base_id));
+	meter_start(&c.mt, c.o, FS_COMMIT_LAYOUT, 0);
+	/* the journal then describes exactly the snapshot */
+	rc = stg_sync(*ov);
+	if (rc == 0)
+		rc = anything_staged(*ov, *base, &changed);
+	if (rc < 0 || !changed)
+		goto out;
+	rc = stg_snapshot(*ov, &c.snap);
+	if (rc == 0)
+		rc = layout(&c, *base);
+	if (rc == 0)
+		rc = burn(&c, base_id);
+	if (rc < 0)
+		goto out;
+	if (c.o->dummy) {
+		res->burnt = false;
+		goto out;
+	}
+	if (!c.o->no_verify) {
+		meter_start(&c.mt, c.o, FS_COMMIT_VERIFY,
+			    (uint64_t)res->nsectors * CDS_SECTOR_SIZE);
+		rc = verify(m->drive, res->start, &c.ring, &c.mt);
+		if (rc < 0) {
+			/* The session is on the disc but wrong: it must not
+			 * count as burnt (fs_recover() would release the
+			 * staged copy).  Without the intent the store reads
+			 * as staged over an older session (STALE): kept
+			 * untouched for `cdsession staging export`. */
+			struct cds_error_state saved;
+
+			cds_error_save(&saved);
+			if (stg_commit_drop_intent(st) == 0)
+				c.intent = false;
+			cds_error_restore(&saved);
+			goto out;
+		}
+	}
+	/* the contents read the overlay's data files: free before closing */
+	iso_writer_free(c.w);
+	c.w = NULL;
+	iso_node_free(c.snap);
+	c.snap = NULL;
+	res->burnt = true;
+	rc = rebase(&c, base_id, ov, base);
+	if (rc == 0)
+		meter_start(&c.mt, c.o, FS_COMMIT_DONE, 0);
+out:
+	if (c.b) {
+		struct cds_error_state saved;
+
+		cds_error_save(&saved);
+		mmc_burn_abort(c.b);
+		cds_error_restore(&saved);
+	}
+	if (c.intent && c.o->dummy)
+		stg_commit_drop_intent(st);
+	iso_writer_free(c.w);
+	iso_node_free(c.snap);
+	free(c.ring.crc);
+	if (rc < 0)
+		return cds_error_wrap(rc, "commit");
+	return 0;
+}
+
+/* ---- fs_recover ---- */
+
+/*
+ * A burn cut off leaves the session open.  If its tracks are complete (a
+ * crash between closing the track and closing the session) it can be
+ * closed, appendable, and the session counts.  A track cut off mid-write
+ * is damaged: the emulator, like a CD-R drive, then refuses CLOSE SESSION
+ * (05/72/03) and any WRITE behind it (05/21/02), so the disc takes no new
+ * session (a CD-RW must be blanked).  That is logged, not an error: the
+ * staged changes are intact, and the next commit names the cause.
+ */
+static int close_open_session(struct fs_medium *m, bool *pending)
+{
+	struct mmc_disc *disc = malloc(sizeof(*disc));
+	const struct mmc_session *last;
+	int rc;
+
+	if (!disc)
+		return cds_error(-ENOMEM, "out of memory");
+	rc = mmc_drive_disc(m->drive, disc);
+	if (rc < 0 || disc->status == MMC_DISC_COMPLETE || !disc->nsessions)
+		goto out;
+	last = &disc->sessions[disc->nsessions - 1];
+	if (last->complete &&
+	    disc->last_session_state != MMC_SESSION_INCOMPLETE)
+		goto out;
+	for (unsigned i = 0; i < disc->ntracks; i++)
+		if (disc->tracks[i].session == last->number &&
+		    (!disc->tracks[i].complete || disc->tracks[i].damaged)) {
+			cds_log(CDS_LOG_WARN,
+				"%s: track %u was cut off by an interrupted "
+				"burn; no session can follow it%s",
+				m->path, disc->tracks[i].number,
+				disc->erasable ? " until the disc is blanked"
+					       : "");
+			goto out;
+		}
+	if (last->complete)
+		goto out; /* an empty open session: nothing to close */
+	if (!m->writable) {
+		*pending = true;
+		goto out;
+	}
+	cds_log(CDS_LOG_INFO, "%s: closing the session left open at LBA %u",
+		m->path, last->start);
+	rc = mmc_drive_close_session(m->drive, true);
+	if (rc == 0)
+		rc = fs_medium_refresh(m);
+out:
+	free(disc);
+	return rc;
+}
+
+int fs_recover(struct fs_medium *m, struct stg_store *st, bool *released)
+{
+	struct stg_state_info info;
+	bool pending = false;
+	int rc;
+
+	*released = false;
+	rc = close_open_session(m, &pending);
+	if (rc < 0)
+		return cds_error_wrap(rc, "recovering %s", m->path);
+	if (pending) {
+		/* Judging the store now would drop an intent whose session
+		 * is on the disc, only not closed yet: leave it all as it
+		 * is for a writable mount. */
+		cds_log(CDS_LOG_WARN,
+			"%s: a session was left open by an interrupted burn; "
+			"mount the disc writable to close it",
+			m->path);
+		return 0;
+	}
+	rc = stg_store_state(st, m->base_id, m->tag[0] ? m->tag : NULL, &info);
+	if (rc < 0)
+		return rc;
+	switch (info.state) {
+	case STG_STATE_BURNT:
+		rc = stg_commit_release(st);
+		if (rc == 0)
+			*released = true;
+		return rc;
+	case STG_STATE_STALE:
+		return stg_stale_error(st, info.staged_base, m->base_id);
+	case STG_STATE_EMPTY:
+	case STG_STATE_CURRENT:
+	default:
+		return 0;
+	}
+}

@@ -1,0 +1,1172 @@
+/* fs.c - the FUSE filesystem over the staging overlay, and its commits. */
+#define FUSE_USE_VERSION 34
+#include "fs.h"
+
+#include <errno.h>
+#include <fuse_lowlevel.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <linux/loop.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "fs/commit.h"
+#include "fs/inomap.h"
+#include "fs/medium.h"
+#include "iso/node.h"
+#include "mmc/drive.h"
+#include "staging/commit.h"
+#include "staging/overlay.h"
+#include "staging/store.h"
+
+#define TIMEOUT	   1.0 /* seconds the kernel may cache entries and attrs */
+#define BLOCK	   2048
+#define STATUS_MAX 1024
+
+struct fs {
+	struct fs_opts o;
+	pthread_mutex_t lock; /* everything below until the status */
+	struct fs_medium *m;
+	struct stg_store *st;
+	struct stg_overlay *ov;
+	struct iso_node *base;
+	struct fs_inomap *map;
+	uint32_t *opens; /* open handles by stable number */
+	uint64_t nopens;
+	bool ro;
+	char tmp_store[64]; /* read-only mounts stage nowhere: a temp dir */
+	char loop[32];	    /* the loop device standing for a disc file */
+
+	pthread_t syncer;
+	bool syncer_running, stop;
+	pthread_cond_t wake;
+
+	pthread_mutex_t status_lock;
+	char state[32];
+	struct fs_commit_progress progress;
+	char last[STATUS_MAX]; /* the last commit or failure */
+};
+
+static struct fs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static void set_state(struct fs *fs, const char *state, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_state(struct fs *fs, const char *state, const char *fmt, ...)
+{
+	pthread_mutex_lock(&fs->status_lock);
+	snprintf(fs->state, sizeof(fs->state), "%s", state);
+	if (fmt) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(fs->last, sizeof(fs->last), fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_unlock(&fs->status_lock);
+}
+
+/* ---- inode numbers and attributes ---- */
+
+/* The overlay inode of node id @nr, or 0 (the reply is ESTALE). */
+static uint64_t ino_of(struct fs *fs, fuse_ino_t nr)
+{
+	return fs_inomap_ino(fs->map, nr);
+}
+
+static void to_stat(struct fs *fs, const struct stg_attr *a, struct stat *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->st_ino = fs_inomap_stable(fs->map, a->ino);
+	s->st_mode = a->mode;
+	s->st_nlink = a->nlink;
+	s->st_uid = a->uid;
+	s->st_gid = a->gid;
+	s->st_size = (off_t)a->size;
+	s->st_rdev = a->rdev;
+	s->st_blksize = BLOCK;
+	s->st_blocks = (blkcnt_t)((a->size + 511) / 512);
+	s->st_atim = a->atime;
+	s->st_mtim = a->mtime;
+	s->st_ctim = a->ctime;
+}
+
+static int entry_of(struct fs *fs, uint64_t ino, struct fuse_entry_param *e)
+{
+	struct stg_attr a;
+	int rc = stg_getattr(fs->ov, ino, &a);
+
+	memset(e, 0, sizeof(*e));
+	if (rc)
+		return rc;
+	to_stat(fs, &a, &e->attr);
+	e->ino = e->attr.st_ino;
+	if (!e->ino)
+		return -ENOMEM;
+	e->generation = 1; /* numbers are never reused */
+	e->attr_timeout = TIMEOUT;
+	e->entry_timeout = TIMEOUT;
+	return 0;
+}
+
+/* Lock and resolve @nr; on failure replies and returns 0. */
+static uint64_t enter(struct fs *fs, fuse_req_t req, fuse_ino_t nr)
+{
+	pthread_mutex_lock(&fs->lock);
+	uint64_t ino = fs->ov ? ino_of(fs, nr) : 0;
+	if (!ino) {
+		pthread_mutex_unlock(&fs->lock);
+		fuse_reply_err(req, ESTALE);
+	}
+	return ino;
+}
+
+static void leave_err(struct fs *fs, fuse_req_t req, int rc)
+{
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_err(req, rc < 0 ? -rc : rc);
+}
+
+static void reply_entry(struct fs *fs, fuse_req_t req, uint64_t ino, int rc)
+{
+	struct fuse_entry_param e;
+
+	if (rc == 0)
+		rc = entry_of(fs, ino, &e);
+	pthread_mutex_unlock(&fs->lock);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+static bool refuse_ro(struct fs *fs, fuse_req_t req)
+{
+	if (!fs->ro)
+		return false;
+	leave_err(fs, req, EROFS);
+	return true;
+}
+
+/* ---- lookups and attributes ---- */
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = fs_of(req);
+	uint64_t dir = enter(fs, req, parent), ino = 0;
+
+	if (!dir)
+		return;
+	reply_entry(fs, req, ino, stg_lookup(fs->ov, dir, name, &ino));
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t nr, uint64_t nlookup)
+{
+	(void)nr, (void)nlookup; /* numbers are never reused: nothing to do */
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count,
+			    struct fuse_forget_data *forgets)
+{
+	(void)count, (void)forgets;
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t nr, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	uint64_t ino = enter(fs, req, nr);
+	struct stg_attr a;
+	struct stat s;
+	(void)fi;
+
+	if (!ino)
+		return;
+	int rc = stg_getattr(fs->ov, ino, &a);
+	if (rc)
+		return leave_err(fs, req, rc);
+	to_stat(fs, &a, &s);
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_attr(req, &s, TIMEOUT);
+}
+
+static struct timespec now_ts(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	return t;
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t nr, struct stat *attr,
+		       int to_set, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	uint64_t ino = enter(fs, req, nr);
+	struct stg_attr a = {0};
+	unsigned which = 0;
+	(void)fi;
+
+	if (!ino || refuse_ro(fs, req))
+		return;
+	if (to_set & FUSE_SET_ATTR_MODE) {
+		which |= STG_SET_MODE;
+		a.mode = attr->st_mode;
+	}
+	if (to_set & FUSE_SET_ATTR_UID) {
+		which |= STG_SET_UID;
+		a.uid = attr->st_uid;
+	}
+	if (to_set & FUSE_SET_ATTR_GID) {
+		which |= STG_SET_GID;
+		a.gid = attr->st_gid;
+	}
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		which |= STG_SET_SIZE;
+		a.size = (uint64_t)attr->st_size;
+	}
+	if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW)) {
+		which |= STG_SET_ATIME;
+		a.atime =
+		    to_set & FUSE_SET_ATTR_ATIME_NOW ? now_ts() : attr->st_atim;
+	}
+	if (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) {
+		which |= STG_SET_MTIME;
+		a.mtime =
+		    to_set & FUSE_SET_ATTR_MTIME_NOW ? now_ts() : attr->st_mtim;
+	}
+	int rc = which ? stg_setattr(fs->ov, ino, &a, which) : 0;
+	if (rc)
+		return leave_err(fs, req, rc);
+	struct fuse_entry_param e;
+	rc = entry_of(fs, ino, &e);
+	pthread_mutex_unlock(&fs->lock);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_attr(req, &e.attr, TIMEOUT);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t nr)
+{
+	struct fs *fs = fs_of(req);
+	uint64_t ino = enter(fs, req, nr);
+	char buf[PATH_MAX + 1];
+
+	if (!ino)
+		return;
+	int rc = stg_readlink(fs->ov, ino, buf, sizeof(buf));
+	if (rc < 0)
+		return leave_err(fs, req, rc);
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_readlink(req, buf);
+}
+
+/* ---- making and removing names ---- */
+
+/* Owner of a new file: the caller, with the group of a setgid directory
+ * (which a new directory inherits), as on a local filesystem. */
+static void new_owner(struct fs *fs, fuse_req_t req, uint64_t dir, uid_t *uid,
+		      gid_t *gid, mode_t *mode)
+{
+	const struct fuse_ctx *c = fuse_req_ctx(req);
+	struct stg_attr a;
+
+	*uid = c->uid;
+	*gid = c->gid;
+	if (stg_getattr(fs->ov, dir, &a) == 0 && (a.mode & S_ISGID)) {
+		*gid = a.gid;
+		if (mode && S_ISDIR(*mode))
+			*mode |= S_ISGID;
+	}
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
+{
+	struct fs *fs = fs_of(req);
+	uint64_t dir = enter(fs, req, parent), ino = 0;
+	uid_t uid;
+	gid_t gid;
+
+	if (!dir || refuse_ro(fs, req))
+		return;
+	new_owner(fs, req, dir, &uid, &gid, &mode);
+	reply_entry(fs, req, ino,
+		    stg_mknod(fs->ov, dir, name, mode, rdev, uid, gid, &ino));
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode)
+{
+	struct fs *fs = fs_of(req);
+	uint64_t dir = enter(fs, req, parent), ino = 0;
+	uid_t uid;
+	gid_t gid;
+
+	if (!dir || refuse_ro(fs, req))
+		return;
+	mode |= S_IFDIR;
+	new_owner(fs, req, dir, &uid, &gid, &mode);
+	reply_entry(fs, req, ino,
+		    stg_mkdir(fs->ov, dir, name, mode, uid, gid, &ino));
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		       const char *name)
+{
+	struct fs *fs = fs_of(req);
+	uint64_t dir = enter(fs, req, parent), ino = 0;
+	uid_t uid;
+	gid_t gid;
+
+	if (!dir || refuse_ro(fs, req))
+		return;
+	new_owner(fs, req, dir, &uid, &gid, NULL);
+	reply_entry(fs, req, ino,
+		    stg_symlink(fs->ov, dir, name, link, uid, gid, &ino));
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t nr, fuse_ino_t newparent,
+		    const char *newname)
+{
+	struct fs *fs = fs_of(req);
+	uint64_t ino = enter(fs, req, nr), dir;
+
+	if (!ino || refuse_ro(fs, req))
+		return;
+	dir = ino_of(fs, newparent);
+	if (!dir)
+		return leave_err(fs, req, ESTALE);
+	reply_entry(fs, req, ino, stg_link(fs->ov, ino, dir, newname));
+}
+
+static void op_remove(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      bool is_dir)
+{
+	struct fs *fs = fs_of(req);
+	uint64_t dir = enter(fs, req, parent);
+
+	if (!dir || refuse_ro(fs, req))
+		return;
+	int rc = is_dir ? stg_rmdir(fs->ov, dir, name)
+			: stg_unlink(fs->ov, dir, name);
+	leave_err(fs, req, rc);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	op_remove(req, parent, name, false);
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	op_remove(req, parent, name, true);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname,
+		      unsigned int flags)
+{
+	struct fs *fs = fs_of(req);
+	uint64_t dir = enter(fs, req, parent), ndir;
+
+	if (!dir || refuse_ro(fs, req))
+		return;
+	ndir = ino_of(fs, newparent);
+	if (!ndir)
+		return leave_err(fs, req, ESTALE);
+	leave_err(fs, req, stg_rename(fs->ov, dir, name, ndir, newname, flags));
+}
+
+/* ---- file data ---- */
+
+static int count_open(struct fs *fs, uint64_t nr, int delta)
+{
+	if (nr >= fs->nopens) {
+		uint64_t cap = fs->nopens ? fs->nopens : 1024;
+		while (cap <= nr)
+			cap *= 2;
+		uint32_t *p = realloc(fs->opens, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		memset(p + fs->nopens, 0, (cap - fs->nopens) * sizeof(*p));
+		fs->opens = p;
+		fs->nopens = cap;
+	}
+	fs->opens[nr] += (uint32_t)delta;
+	return 0;
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t nr, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	uint64_t ino = enter(fs, req, nr);
+
+	if (!ino)
+		return;
+	if ((fi->flags & O_ACCMODE) != O_RDONLY && refuse_ro(fs, req))
+		return;
+	int rc = count_open(fs, nr, 1);
+	if (rc == 0 && (rc = stg_pin(fs->ov, ino)))
+		count_open(fs, nr, -1);
+	pthread_mutex_unlock(&fs->lock);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_open(req, fi);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t nr, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	(void)fi;
+
+	pthread_mutex_lock(&fs->lock);
+	uint64_t ino = ino_of(fs, nr);
+	if (nr < fs->nopens && fs->opens[nr])
+		fs->opens[nr]--;
+	if (ino && fs->ov)
+		stg_unpin(fs->ov, ino);
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_err(req, 0);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t nr, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	uint64_t ino = enter(fs, req, nr);
+	char *buf;
+	(void)fi;
+
+	if (!ino)
+		return;
+	buf = malloc(size ? size : 1);
+	if (!buf)
+		return leave_err(fs, req, ENOMEM);
+	ssize_t n = stg_read(fs->ov, ino, (uint64_t)off, buf, size);
+	pthread_mutex_unlock(&fs->lock);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+	free(buf);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t nr, const char *buf,
+		     size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	uint64_t ino = enter(fs, req, nr);
+	(void)fi;
+
+	if (!ino || refuse_ro(fs, req))
+		return;
+	ssize_t n = stg_write(fs->ov, ino, (uint64_t)off, buf, size);
+	pthread_mutex_unlock(&fs->lock);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_write(req, (size_t)n);
+}
+
+static void op_flush(fuse_req_t req, fuse_ino_t nr, struct fuse_file_info *fi)
+{
+	(void)nr, (void)fi;
+	fuse_reply_err(req, 0);
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t nr, int datasync,
+		     struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	uint64_t ino = enter(fs, req, nr);
+	(void)fi;
+
+	if (!ino)
+		return;
+	leave_err(fs, req, fs->ro ? 0 : stg_fsync(fs->ov, ino, datasync));
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	uint64_t dir = enter(fs, req, parent), ino = 0;
+	struct fuse_entry_param e;
+	uid_t uid;
+	gid_t gid;
+
+	if (!dir || refuse_ro(fs, req))
+		return;
+	new_owner(fs, req, dir, &uid, &gid, &mode);
+	int rc = stg_create(fs->ov, dir, name, mode, uid, gid, &ino);
+	if (rc == 0)
+		rc = entry_of(fs, ino, &e);
+	if (rc == 0 && (rc = count_open(fs, e.ino, 1)) == 0 &&
+	    (rc = stg_pin(fs->ov, ino)))
+		count_open(fs, e.ino, -1);
+	pthread_mutex_unlock(&fs->lock);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_create(req, &e, fi);
+}
+
+static void op_fallocate(fuse_req_t req, fuse_ino_t nr, int mode, off_t off,
+			 off_t len, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	uint64_t ino = enter(fs, req, nr);
+	struct stg_attr a;
+	(void)fi;
+
+	if (!ino || refuse_ro(fs, req))
+		return;
+	if (mode != 0) /* no holes or ranges to punch on an ISO image */
+		return leave_err(fs, req, EOPNOTSUPP);
+	int rc = stg_getattr(fs->ov, ino, &a);
+	if (rc == 0 && (uint64_t)(off + len) > a.size) {
+		a.size = (uint64_t)(off + len);
+		rc = stg_setattr(fs->ov, ino, &a, STG_SET_SIZE);
+	}
+	leave_err(fs, req, rc);
+}
+
+/* ---- directories ---- */
+
+struct dir_fill {
+	struct fs *fs;
+	fuse_req_t req;
+	char *buf;
+	size_t size, len;
+	bool plus;
+	int err;
+};
+
+static bool fill_one(struct dir_fill *d, const char *name, uint64_t ino,
+		     mode_t mode, off_t next)
+{
+	size_t room = d->size - d->len, n;
+
+	if (d->plus) {
+		struct fuse_entry_param e;
+		d->err = entry_of(d->fs, ino, &e);
+		if (d->err)
+			return false;
+		n = fuse_add_direntry_plus(d->req, d->buf + d->len, room, name,
+					   &e, next);
+	} else {
+		struct stat s = {.st_ino = fs_inomap_stable(d->fs->map, ino),
+				 .st_mode = mode};
+		n = fuse_add_direntry(d->req, d->buf + d->len, room, name, &s,
+				      next);
+	}
+	if (n > room)
+		return false;
+	d->len += n;
+	return true;
+}
+
+/* Offsets: 1 after ".", 2 after "..", then 2 + the overlay's cookie. */
+static int fill_entry(void *ctx, const char *name, uint64_t ino, mode_t mode,
+		      uint64_t next)
+{
+	return fill_one(ctx, name, ino, mode, (off_t)(next + 2)) ? 0 : 1;
+}
+
+static void do_readdir(fuse_req_t req, fuse_ino_t nr, size_t size, off_t off,
+		       bool plus)
+{
+	struct fs *fs = fs_of(req);
+	uint64_t ino = enter(fs, req, nr);
+	struct dir_fill d = {fs, req, NULL, size, 0, plus, 0};
+	int rc = 0;
+
+	if (!ino)
+		return;
+	d.buf = malloc(size ? size : 1);
+	if (!d.buf)
+		return leave_err(fs, req, ENOMEM);
+	if (off < 1 && !fill_one(&d, ".", ino, S_IFDIR, 1))
+		goto out;
+	/* the kernel takes nothing from ".."'s number */
+	if (off < 2 && !fill_one(&d, "..", ino, S_IFDIR, 2))
+		goto out;
+	rc = stg_readdir(fs->ov, ino, off > 2 ? (uint64_t)off - 2 : 0,
+			 fill_entry, &d);
+out:
+	pthread_mutex_unlock(&fs->lock);
+	if (!rc)
+		rc = d.err;
+	if (rc && d.len == 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_buf(req, d.buf, d.len);
+	free(d.buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t nr, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	(void)fi;
+	do_readdir(req, nr, size, off, false);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t nr, size_t size,
+			   off_t off, struct fuse_file_info *fi)
+{
+	(void)fi;
+	do_readdir(req, nr, size, off, true);
+}
+
+/* ---- the commit ---- */
+
+static void commit_progress(const struct fs_commit_progress *p, void *ctx)
+{
+	struct fs *fs = ctx;
+
+	pthread_mutex_lock(&fs->status_lock);
+	fs->progress = *p;
+	pthread_mutex_unlock(&fs->status_lock);
+}
+
+/* Re-pin the open files in the new overlay. */
+static void carry_pins(struct fs *fs)
+{
+	for (uint64_t nr = 1; nr < fs->nopens; nr++) {
+		uint64_t ino = fs->opens[nr] ? ino_of(fs, nr) : 0;
+		for (uint32_t i = 0; ino && i < fs->opens[nr]; i++)
+			stg_pin(fs->ov, ino);
+	}
+}
+
+/* With fs->lock held. */
+static int do_commit(struct fs *fs, bool close_disc)
+{
+	struct fs_commit_opts co = {
+	    .close_disc = close_disc,
+	    .dummy = fs->o.dummy,
+	    .no_verify = fs->o.no_verify,
+	    .speed = fs->o.speed,
+	    .volume_id = fs->o.volid,
+	    .progress = commit_progress,
+	    .ctx = fs,
+	};
+	struct fs_commit_result res = {0};
+	struct fs_inomap_capture *cap = NULL;
+	int rc;
+
+	if (fs->ro)
+		return 0;
+	set_state(fs, "committing", NULL);
+	rc = fs_inomap_capture(fs->map, fs->ov, &cap);
+	if (rc == 0)
+		rc = fs_commit(fs->m, fs->st, &fs->ov, &fs->base, &co, &res);
+	if (rc == 0 && res.burnt) {
+		rc = fs_inomap_rebase(fs->map, cap, fs->ov);
+		carry_pins(fs);
+		if (close_disc)
+			fs->ro = true;
+	}
+	fs_inomap_capture_free(cap);
+	if (!fs->ov) {
+		/* burnt, but no overlay could be opened again (fs_commit):
+		 * nothing to serve until the next mount */
+		fs->ro = true;
+	}
+	if (rc < 0) {
+		set_state(fs, "failed", "commit failed: %s", cds_errmsg(rc));
+		cds_log(CDS_LOG_ERR, "%s: commit failed: %s", fs->o.source,
+			cds_errmsg(rc));
+	} else if (res.burnt) {
+		set_state(fs, close_disc ? "closed" : "idle",
+			  "session at LBA %" PRIu32 " (%" PRIu32
+			  " blocks, tag %s) burnt and verified",
+			  res.start, res.nsectors, res.tag);
+		cds_log(CDS_LOG_INFO, "%s: session at LBA %" PRIu32 " burnt",
+			fs->o.source, res.start);
+	} else {
+		set_state(fs, "idle", NULL);
+	}
+	return rc;
+}
+
+static void op_fsyncdir(fuse_req_t req, fuse_ino_t nr, int datasync,
+			struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	uint64_t ino = enter(fs, req, nr);
+	(void)fi;
+
+	if (!ino)
+		return;
+	int rc = 0;
+	if (!fs->ro && ino == STG_ROOT_INO && !fs->o.sync_durable)
+		rc = do_commit(fs, false);
+	else if (!fs->ro)
+		rc = stg_fsync(fs->ov, ino, datasync);
+	leave_err(fs, req, rc);
+}
+
+/* ---- statfs, xattrs ---- */
+
+static void op_statfs(fuse_req_t req, fuse_ino_t nr)
+{
+	struct fs *fs = fs_of(req);
+	struct statvfs sv = {0};
+	struct mmc_disc disc;
+	(void)nr;
+
+	pthread_mutex_lock(&fs->lock);
+	int rc = mmc_drive_disc(fs->m->drive, &disc);
+	pthread_mutex_unlock(&fs->lock);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	sv.f_bsize = BLOCK;
+	sv.f_frsize = BLOCK;
+	sv.f_blocks = disc.capacity;
+	/* a new session costs its lead-in/out (CD: 11400 blocks after the
+	 * first, 6900 after later ones) and its directories */
+	uint64_t overhead = disc.nsessions ? 6900 + 150 + 64 : 150 + 64;
+	uint64_t free_blocks = fs->ro || !disc.nwa_valid ? 0 : disc.free_blocks;
+	sv.f_bfree = free_blocks > overhead ? free_blocks - overhead : 0;
+	sv.f_bavail = sv.f_bfree;
+	sv.f_files = 0;
+	sv.f_namemax = 255;
+	fuse_reply_statfs(req, &sv);
+}
+
+static void status_text(struct fs *fs, char *buf, size_t cap)
+{
+	pthread_mutex_lock(&fs->status_lock);
+	int n = snprintf(buf, cap, "state: %s\n", fs->state);
+	if (strcmp(fs->state, "committing") == 0 && n >= 0 && (size_t)n < cap) {
+		static const char *const phases[] = {"layout", "burn", "verify",
+						     "done"};
+		const struct fs_commit_progress *p = &fs->progress;
+		n += snprintf(buf + n, cap - (size_t)n,
+			      "phase: %s\nprogress: %" PRIu64 " %" PRIu64
+			      "\nrate: %.0f\nbuffer: %u\n",
+			      phases[p->phase & 3], p->done, p->total,
+			      p->bytes_per_s, p->buffer_pct);
+	}
+	if (fs->last[0] && n >= 0 && (size_t)n < cap)
+		snprintf(buf + n, cap - (size_t)n, "last: %s\n", fs->last);
+	pthread_mutex_unlock(&fs->status_lock);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t nr, const char *name,
+			size_t size)
+{
+	struct fs *fs = fs_of(req);
+	char buf[STATUS_MAX + 256];
+
+	if (nr != FUSE_ROOT_ID || strcmp(name, FS_STATUS_XATTR) != 0) {
+		fuse_reply_err(req, ENOTSUP);
+		return;
+	}
+	status_text(fs, buf, sizeof(buf));
+	size_t len = strlen(buf);
+	if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (size < len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, buf, len);
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t nr, const char *name,
+			const char *value, size_t size, int flags)
+{
+	(void)nr, (void)name, (void)value, (void)size, (void)flags;
+	fuse_reply_err(req, ENOTSUP); /* Rock Ridge has no xattrs */
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t nr, size_t size)
+{
+	(void)nr, (void)size;
+	fuse_reply_err(req, ENOTSUP);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t nr, const char *name)
+{
+	(void)nr, (void)name;
+	fuse_reply_err(req, ENOTSUP);
+}
+
+/* ---- life cycle ---- */
+
+static void *syncer_main(void *arg)
+{
+	struct fs *fs = arg;
+
+	pthread_mutex_lock(&fs->lock);
+	while (!fs->stop) {
+		struct timespec t;
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_sec += 1;
+		pthread_cond_timedwait(&fs->wake, &fs->lock, &t);
+		if (fs->ov && !fs->ro) {
+			int rc = stg_sync(fs->ov);
+			if (rc < 0)
+				cds_log(CDS_LOG_ERR, "%s: staging sync: %s",
+					fs->o.source, cds_errmsg(rc));
+		}
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return NULL;
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct fs *fs = userdata;
+
+	/* large writes: fewer round trips for big copies */
+	conn->max_write = 1u << 20;
+	if (conn->capable & FUSE_CAP_SPLICE_READ)
+		conn->want &= ~FUSE_CAP_SPLICE_READ;
+	if (pthread_create(&fs->syncer, NULL, syncer_main, fs) == 0)
+		fs->syncer_running = true;
+}
+
+static void stop_syncer(struct fs *fs)
+{
+	if (!fs->syncer_running)
+		return;
+	pthread_mutex_lock(&fs->lock);
+	fs->stop = true;
+	pthread_cond_signal(&fs->wake);
+	pthread_mutex_unlock(&fs->lock);
+	pthread_join(fs->syncer, NULL);
+	fs->syncer_running = false;
+}
+
+static void op_destroy(void *userdata)
+{
+	struct fs *fs = userdata;
+
+	stop_syncer(fs);
+	pthread_mutex_lock(&fs->lock);
+	if (fs->ov && !fs->ro) {
+		if (!fs->o.commit_manual || fs->o.close_disc)
+			do_commit(fs, fs->o.close_disc);
+		else
+			stg_sync(fs->ov);
+	}
+	pthread_mutex_unlock(&fs->lock);
+}
+
+static const struct fuse_lowlevel_ops ops = {
+    .init = op_init,
+    .destroy = op_destroy,
+    .lookup = op_lookup,
+    .forget = op_forget,
+    .forget_multi = op_forget_multi,
+    .getattr = op_getattr,
+    .setattr = op_setattr,
+    .readlink = op_readlink,
+    .mknod = op_mknod,
+    .mkdir = op_mkdir,
+    .unlink = op_unlink,
+    .rmdir = op_rmdir,
+    .symlink = op_symlink,
+    .rename = op_rename,
+    .link = op_link,
+    .open = op_open,
+    .read = op_read,
+    .write = op_write,
+    .flush = op_flush,
+    .release = op_release,
+    .fsync = op_fsync,
+    .readdir = op_readdir,
+    .readdirplus = op_readdirplus,
+    .fsyncdir = op_fsyncdir,
+    .statfs = op_statfs,
+    .setxattr = op_setxattr,
+    .getxattr = op_getxattr,
+    .listxattr = op_listxattr,
+    .removexattr = op_removexattr,
+    .create = op_create,
+    .fallocate = op_fallocate,
+};
+
+/* ---- mounting ---- */
+
+static void fs_free(struct fs *fs)
+{
+	stg_overlay_close(fs->ov);
+	iso_node_free(fs->base);
+	if (fs->st && fs->tmp_store[0])
+		stg_commit_discard(fs->st);
+	stg_store_close(fs->st);
+	fs_medium_close(fs->m);
+	fs_inomap_free(fs->map);
+	free(fs->opens);
+	pthread_mutex_destroy(&fs->lock);
+	pthread_mutex_destroy(&fs->status_lock);
+	pthread_cond_destroy(&fs->wake);
+	free(fs);
+}
+
+/* The start of session @n (1-based) of the disc. */
+static int session_start(struct fs *fs, unsigned n, uint32_t *start)
+{
+	struct mmc_disc disc;
+	int rc = mmc_drive_disc(fs->m->drive, &disc);
+
+	if (rc < 0)
+		return rc;
+	for (unsigned i = 0, k = 0; i < disc.nsessions; i++) {
+		if (!disc.sessions[i].complete || ++k != n)
+			continue;
+		*start = disc.sessions[i].start;
+		return 0;
+	}
+	return cds_error(-ENOENT, "%s has no session %u (it has %u)",
+			 fs->o.source, n, fs->m->nsessions);
+}
+
+/* Open the medium, the store and the overlay: the state fs_run serves. */
+static int fs_open_state(struct fs *fs)
+{
+	const struct fs_opts *o = &fs->o;
+	uint8_t base_id[STG_BASE_ID_SIZE];
+	uint32_t start;
+	struct mmc_disc disc;
+	char dir[PATH_MAX];
+	int rc;
+
+	fs->ro = o->ro || o->session;
+	rc = fs_medium_open(o->source,
+			    FS_MEDIUM_BLANK | (fs->ro ? 0 : FS_MEDIUM_WRITE),
+			    &fs->m);
+	if (rc == 0)
+		rc = mmc_drive_disc(fs->m->drive, &disc);
+	if (rc < 0)
+		return rc;
+	if (!fs->ro && (disc.status == MMC_DISC_COMPLETE || !disc.nwa_valid)) {
+		fprintf(stderr,
+			"mount.cdsession: %s is closed (finalized) or not "
+			"writable: mounting read-only\n",
+			o->source);
+		fs->ro = true;
+	}
+	start = fs->m->last_start;
+	memcpy(base_id, fs->m->base_id, sizeof(base_id));
+	if (o->session) {
+		rc = session_start(fs, o->session, &start);
+		if (rc == 0)
+			rc = stg_base_id(fs->m->src, start, base_id);
+		if (rc < 0)
+			return rc;
+	}
+
+	if (fs->ro) {
+		/* nothing is staged on a read-only mount: a throw-away store */
+		snprintf(fs->tmp_store, sizeof(fs->tmp_store),
+			 "/tmp/cdsession-ro.XXXXXX");
+		if (!mkdtemp(fs->tmp_store))
+			return cds_error(-errno, "mkdtemp: %s",
+					 strerror(errno));
+		snprintf(dir, sizeof(dir), "%s", fs->tmp_store);
+	} else {
+		rc = fs_medium_store_dir(fs->m, o->staging, dir, sizeof(dir));
+		if (rc < 0)
+			return rc;
+	}
+	rc = stg_store_open(dir, &fs->st);
+	if (rc == 0 && !fs->ro) {
+		bool released = false;
+		rc = fs_recover(fs->m, fs->st, &released);
+		if (rc == 0 && released)
+			fprintf(stderr,
+				"mount.cdsession: the interrupted commit's "
+				"session is on the disc; its staged copy was "
+				"released\n");
+		start = fs->m->last_start;
+		memcpy(base_id, fs->m->base_id, sizeof(base_id));
+	}
+	if (rc < 0)
+		return rc;
+	if (fs->m->nsessions == 0) {
+		fs->base = iso_node_new("", S_IFDIR | 0755);
+		rc = fs->base ? 0 : -ENOMEM;
+	} else {
+		rc = fs_medium_read_tree(fs->m, start, &fs->base);
+	}
+	if (rc == 0)
+		rc = stg_overlay_open(fs->st, fs->base, base_id,
+				      STG_BASE_ID_SIZE, fs_medium_read_file,
+				      fs->m, &fs->ov);
+	if (rc == 0)
+		rc = fs_inomap_new(&fs->map);
+	return rc;
+}
+
+/*
+ * A loop device over the virtual disc file @path, detached by
+ * the kernel when the mount lets go of it (autoclear), into @dev.  With a
+ * block device behind it the mount is "fuseblk", and then the kernel's
+ * umount waits for our destroy, that is for the commit.
+ */
+static int loop_device(const char *path, char *dev, size_t cap)
+{
+	int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC), rc = 0;
+	int file = -1, loop = -1;
+
+	if (ctl < 0)
+		return cds_error(-errno, "/dev/loop-control: %s",
+				 strerror(errno));
+	file = open(path, O_RDWR | O_CLOEXEC);
+	if (file < 0)
+		rc = cds_error(-errno, "%s: %s", path, strerror(errno));
+	for (int tries = 0; tries < 8 && !rc; tries++) {
+		int nr = ioctl(ctl, LOOP_CTL_GET_FREE);
+		if (nr < 0) {
+			rc = cds_error(-errno, "no free loop device: %s",
+				       strerror(errno));
+			break;
+		}
+		snprintf(dev, cap, "/dev/loop%d", nr);
+		loop = open(dev, O_RDWR | O_CLOEXEC);
+		if (loop < 0) {
+			rc = cds_error(-errno, "%s: %s", dev, strerror(errno));
+			break;
+		}
+		struct loop_config lc = {.fd = (__u32)file};
+		/* writable: the kernel refuses a rw mount of a read-only
+		 * device (EACCES); it never writes to it, FUSE does no I/O */
+		lc.info.lo_flags = LO_FLAGS_AUTOCLEAR;
+		if (ioctl(loop, LOOP_CONFIGURE, &lc) == 0)
+			break;
+		if (errno != EBUSY) /* else another process took it: again */
+			rc = cds_error(-errno, "loop device for %s: %s", path,
+				       strerror(errno));
+		close(loop);
+		loop = -1;
+	}
+	if (!rc && loop < 0)
+		rc = cds_error(-EBUSY, "no free loop device for %s", path);
+	/* the mount holds the device from now on; autoclear detaches it */
+	if (loop >= 0)
+		close(loop);
+	if (file >= 0)
+		close(file);
+	close(ctl);
+	return rc;
+}
+
+static int fuse_args_for(struct fs *fs, struct fuse_args *args)
+{
+	char opts[PATH_MAX + 512];
+	const struct fs_opts *o = &fs->o;
+	const char *fsname = o->source;
+	bool blkdev = false;
+	struct stat sb;
+
+	/* as root: a block device behind the mount (see loop_device) */
+	if (geteuid() == 0 && stat(o->source, &sb) == 0) {
+		if (S_ISREG(sb.st_mode)) {
+			int rc =
+			    loop_device(o->source, fs->loop, sizeof(fs->loop));
+			if (rc < 0)
+				return rc;
+			fsname = fs->loop;
+			blkdev = true;
+		} else if (S_ISBLK(sb.st_mode)) {
+			blkdev = true;
+		}
+	}
+	int n = snprintf(
+	    opts, sizeof(opts),
+	    "fsname=%s,subtype=cdsession,default_permissions%s%s%s%s%s", fsname,
+	    blkdev ? ",blkdev" : "", o->allow_other ? ",allow_other" : "",
+	    fs->ro ? ",ro" : "", o->fuse_opts ? "," : "",
+	    o->fuse_opts ? o->fuse_opts : "");
+
+	if (n < 0 || (size_t)n >= sizeof(opts) ||
+	    strchr(o->source, ',')) /* FUSE's option syntax */
+		return cds_error(-EINVAL,
+				 "%s: a source with ',' in its "
+				 "name cannot be mounted",
+				 o->source);
+	if (fuse_opt_add_arg(args, "mount.cdsession") ||
+	    fuse_opt_add_arg(args, "-o") || fuse_opt_add_arg(args, opts) ||
+	    (o->debug && fuse_opt_add_arg(args, "-d")))
+		return -ENOMEM;
+	return 0;
+}
+
+int fs_run(const struct fs_opts *o)
+{
+	struct fs *fs = calloc(1, sizeof(*fs));
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_session *se = NULL;
+	int rc, status = 1;
+
+	if (!fs) {
+		fprintf(stderr, "mount.cdsession: out of memory\n");
+		return 1;
+	}
+	fs->o = *o;
+	pthread_mutex_init(&fs->lock, NULL);
+	pthread_mutex_init(&fs->status_lock, NULL);
+	pthread_cond_init(&fs->wake, NULL);
+	snprintf(fs->state, sizeof(fs->state), "idle");
+
+	rc = fs_open_state(fs);
+	if (rc == 0)
+		rc = fuse_args_for(fs, &args);
+	if (rc < 0) {
+		fprintf(stderr, "mount.cdsession: %s\n", cds_errmsg(rc));
+		goto out;
+	}
+	se = fuse_session_new(&args, &ops, sizeof(ops), fs);
+	if (!se)
+		goto out; /* libfuse said why */
+	if (fuse_set_signal_handlers(se))
+		goto out;
+	if (fuse_session_mount(se, o->mountpoint))
+		goto out_signals;
+	if (fuse_daemonize(o->foreground))
+		goto out_unmount;
+	if (!o->foreground)
+		cds_log_set_sink(cds_log_syslog_sink, NULL);
+	{
+		struct fuse_loop_config cfg = {.clone_fd = 0,
+					       .max_idle_threads = 10};
+		status = fuse_session_loop_mt(se, &cfg) ? 1 : 0;
+	}
+out_unmount:
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out:
+	if (se)
+		fuse_session_destroy(se); /* calls destroy: the commit */
+	stop_syncer(fs);
+	pthread_mutex_lock(&fs->status_lock);
+	if (strcmp(fs->state, "failed") == 0)
+		status = 1;
+	pthread_mutex_unlock(&fs->status_lock);
+	fuse_opt_free_args(&args);
+	fs_free(fs);
+	return status;
+}
