@@ -830,3 +830,8 @@ const char *stg_journal_recovered(const struct stg_journal *j,
 		*dropped = j->dropped;
 	return j->dropped ? j->recovered : NULL;
 }
+
+size_t stg_journal_buffered(const struct stg_journal *j)
+{
+	return j->buf_len;
+}

@@ -227,4 +227,9 @@ size_t stg_journal_encode_record(uint8_t *out, uint8_t type, uint64_t seq,
 /* CRC-32C (Castagnoli), as the format uses it; @crc 0 to start. */
 uint32_t stg_crc32c(uint32_t crc, const void *buf, size_t len);
 
+/* Bytes appended and not yet written to the file: stg_journal_append()
+ * writes them out by itself past 1 MiB, so a caller that orders other
+ * writes before the journal's syncs them before that. */
+size_t stg_journal_buffered(const struct stg_journal *j);
+
 #endif

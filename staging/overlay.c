@@ -37,6 +37,12 @@ enum {
 /* stg_sync() compacts past this size and 4x the size after the last one. */
 #define COMPACT_MIN_BYTES (4ull << 20)
 
+/* commit() syncs data and journal when this much is buffered, well before
+ * the journal writes its buffer out by itself (1 MiB): no record may
+ * reach the kernel before the data it describes.  A live record is under
+ * 8 KiB, so the buffer never reaches 1 MiB between two checks. */
+#define ORDERED_SYNC_AT (512u << 10)
+
 /* Sizes beyond this are refused (and on replay mean a bad record). */
 #define MAX_FILE_SIZE (1ull << 46)
 #define MAX_OPEN_FDS  64
@@ -44,6 +50,11 @@ enum {
 /* New inodes per base session: 16M; the inode table is indexed by number
  * (a direct table of at most 128 MiB of pointers). */
 #define MAX_NEW_INODES (1u << 24)
+
+/* Directories with more entries than this get a name index (hash); below
+ * it a scan of the listing is as fast and costs no memory. */
+#define INDEX_MIN 32u
+#define NO_SLOT	  UINT32_MAX
 
 struct ov_dirent {
 	char *name;
@@ -71,8 +82,15 @@ struct ov_inode {
 	uint32_t pins;	 /* stg_pin() count */
 	int fd;		 /* data file, -1 when closed */
 	uint64_t parent; /* directories: their one parent */
-	struct ov_dirent *ents; /* directories */
-	uint32_t nents, cap;
+	/* directories: entries in cookie order; a deleted one leaves a hole
+	 * (name NULL) until the array is packed, so that deleting is O(1)
+	 * and a listing resumes by binary search on the cookie */
+	struct ov_dirent *ents;
+	uint32_t nents;	 /* live entries */
+	uint32_t nslots; /* used slots, holes included */
+	uint32_t cap;
+	uint32_t hcap;	/* size of hash, a power of 2; 0 without one */
+	uint32_t *hash; /* name -> slot, open addressing; NO_SLOT is free */
 	uint64_t next_cookie;
 };
 
@@ -257,9 +275,10 @@ static void close_fd(struct stg_overlay *ov, struct ov_inode *n)
 static void free_inode(struct stg_overlay *ov, struct ov_inode *n)
 {
 	close_fd(ov, n);
-	for (uint32_t i = 0; i < n->nents; i++)
+	for (uint32_t i = 0; i < n->nslots; i++)
 		free(n->ents[i].name);
 	free(n->ents);
+	free(n->hash);
 	free(n->symlink);
 	free(n);
 }
@@ -276,11 +295,97 @@ static struct ov_inode *new_inode(uint64_t ino, mode_t mode)
 	return n;
 }
 
+/* FNV-1a, then a final mix so that the low bits depend on every byte. */
+static uint32_t name_hash(const char *name)
+{
+	uint32_t h = 2166136261u;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	h ^= h >> 16;
+	h *= 0x7feb352du;
+	h ^= h >> 15;
+	return h;
+}
+
+static void index_insert(struct ov_inode *dir, uint32_t slot)
+{
+	uint32_t mask = dir->hcap - 1;
+	uint32_t i = name_hash(dir->ents[slot].name) & mask;
+	while (dir->hash[i] != NO_SLOT)
+		i = (i + 1) & mask;
+	dir->hash[i] = slot;
+}
+
+/* (Re)build the index for the current slots, at most half full; without
+ * memory, or when the directory is small, go without one (it is only a
+ * shortcut: find_ent scans instead). */
+static void index_build(struct ov_inode *dir)
+{
+	free(dir->hash);
+	dir->hash = NULL;
+	dir->hcap = 0;
+	if (dir->nents <= INDEX_MIN || dir->nents > UINT32_MAX / 4)
+		return;
+	uint32_t cap = 64;
+	while (cap < dir->nents * 2 + 2)
+		cap *= 2;
+	uint32_t *t = malloc((size_t)cap * sizeof(*t));
+	if (!t)
+		return;
+	memset(t, 0xff, (size_t)cap * sizeof(*t)); /* NO_SLOT */
+	dir->hash = t;
+	dir->hcap = cap;
+	for (uint32_t i = 0; i < dir->nslots; i++)
+		if (dir->ents[i].name)
+			index_insert(dir, i);
+}
+
+/* Remove @slot from the index: linear probing with backward shift, so no
+ * tombstones pile up. */
+static void index_remove(struct ov_inode *dir, uint32_t slot)
+{
+	uint32_t mask = dir->hcap - 1;
+	uint32_t i = name_hash(dir->ents[slot].name) & mask;
+	while (dir->hash[i] != slot) {
+		if (dir->hash[i] == NO_SLOT)
+			return; /* not there: cannot happen */
+		i = (i + 1) & mask;
+	}
+	for (uint32_t j = i;;) {
+		j = (j + 1) & mask;
+		if (dir->hash[j] == NO_SLOT)
+			break;
+		uint32_t home = name_hash(dir->ents[dir->hash[j]].name) & mask;
+		/* j's entry may fill the gap at i unless its home lies
+		 * cyclically in (i, j] */
+		bool stays =
+		    i <= j ? (home > i && home <= j) : (home > i || home <= j);
+		if (!stays) {
+			dir->hash[i] = dir->hash[j];
+			i = j;
+		}
+	}
+	dir->hash[i] = NO_SLOT;
+}
+
 static struct ov_dirent *find_ent(struct ov_inode *dir, const char *name,
 				  uint32_t *idx)
 {
-	for (uint32_t i = 0; i < dir->nents; i++)
-		if (strcmp(dir->ents[i].name, name) == 0) {
+	if (dir->hash) {
+		uint32_t mask = dir->hcap - 1;
+		for (uint32_t i = name_hash(name) & mask;
+		     dir->hash[i] != NO_SLOT; i = (i + 1) & mask) {
+			uint32_t k = dir->hash[i];
+			if (strcmp(dir->ents[k].name, name) == 0) {
+				if (idx)
+					*idx = k;
+				return &dir->ents[k];
+			}
+		}
+		return NULL;
+	}
+	for (uint32_t i = 0; i < dir->nslots; i++)
+		if (dir->ents[i].name && strcmp(dir->ents[i].name, name) == 0) {
 			if (idx)
 				*idx = i;
 			return &dir->ents[i];
@@ -288,9 +393,33 @@ static struct ov_dirent *find_ent(struct ov_inode *dir, const char *name,
 	return NULL;
 }
 
+/* Close the holes (the order, so the cookies, is kept) and give back
+ * memory; slots move, so the index is rebuilt. */
+static void pack_ents(struct ov_inode *dir)
+{
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < dir->nslots; i++)
+		if (dir->ents[i].name)
+			dir->ents[k++] = dir->ents[i];
+	dir->nslots = k;
+	if (dir->cap > 2 * k + 16) {
+		uint32_t cap = k + k / 2 + 8;
+		struct ov_dirent *e = realloc(dir->ents, cap * sizeof(*e));
+		if (e) {
+			dir->ents = e;
+			dir->cap = cap;
+		}
+	}
+	index_build(dir);
+}
+
 static int add_ent(struct ov_inode *dir, const char *name, uint64_t ino)
 {
-	if (dir->nents == dir->cap) {
+	if (dir->nslots == dir->cap && dir->nents < dir->nslots / 2)
+		pack_ents(dir); /* mostly holes: reuse them */
+	if (dir->nslots == dir->cap) {
+		if (dir->cap > UINT32_MAX / 2 - 1)
+			return -ENOSPC;
 		uint32_t cap = dir->cap ? dir->cap * 2 : 8;
 		struct ov_dirent *e = realloc(dir->ents, cap * sizeof(*e));
 		if (!e)
@@ -301,19 +430,44 @@ static int add_ent(struct ov_inode *dir, const char *name, uint64_t ino)
 	char *s = strdup(name);
 	if (!s)
 		return -ENOMEM;
-	dir->ents[dir->nents].name = s;
-	dir->ents[dir->nents].ino = ino;
-	dir->ents[dir->nents].cookie = dir->next_cookie++;
+	uint32_t slot = dir->nslots++;
+	dir->ents[slot].name = s;
+	dir->ents[slot].ino = ino;
+	dir->ents[slot].cookie = dir->next_cookie++;
 	dir->nents++;
+	if (dir->hash && dir->nents * 2 < dir->hcap)
+		index_insert(dir, slot);
+	else if (dir->nents > INDEX_MIN)
+		index_build(dir); /* the first index or a bigger one */
 	return 0;
 }
 
+/* Slot @idx goes; other slots do not move unless the array is packed,
+ * which renumbers them (callers look entries up again after this). */
 static void del_ent(struct ov_inode *dir, uint32_t idx)
 {
+	if (dir->hash)
+		index_remove(dir, idx);
 	free(dir->ents[idx].name);
-	memmove(dir->ents + idx, dir->ents + idx + 1,
-		(dir->nents - idx - 1) * sizeof(*dir->ents));
+	dir->ents[idx].name = NULL;
 	dir->nents--;
+	while (dir->nslots && !dir->ents[dir->nslots - 1].name)
+		dir->nslots--; /* holes at the end cost nothing to drop */
+	if (dir->nslots > 64 && dir->nents < dir->nslots / 2)
+		pack_ents(dir);
+	else if (dir->hash && dir->nents <= INDEX_MIN / 2)
+		index_build(dir); /* small again: drops the index */
+}
+
+/* Drop every entry (a compaction record replaces the listing). */
+static void clear_ents(struct ov_inode *dir)
+{
+	for (uint32_t i = 0; i < dir->nslots; i++)
+		free(dir->ents[i].name);
+	dir->nslots = dir->nents = 0;
+	free(dir->hash);
+	dir->hash = NULL;
+	dir->hcap = 0;
 }
 
 static void schedule_dead(struct stg_overlay *ov, uint64_t ino)
@@ -507,8 +661,9 @@ static unsigned dir_depth(struct stg_overlay *ov, uint64_t d)
 static unsigned dir_height(struct stg_overlay *ov, const struct ov_inode *n)
 {
 	unsigned h = 0;
-	for (uint32_t i = 0; i < n->nents; i++) {
-		const struct ov_inode *c = get_ino(ov, n->ents[i].ino);
+	for (uint32_t i = 0; i < n->nslots; i++) {
+		const struct ov_inode *c =
+		    n->ents[i].name ? get_ino(ov, n->ents[i].ino) : NULL;
 		if (c && is_dir(c)) {
 			unsigned ch = 1 + dir_height(ov, c);
 			if (ch > h)
@@ -661,6 +816,44 @@ static bool is_ancestor(struct stg_overlay *ov, uint64_t anc, uint64_t d)
 	return true; /* a cycle: refuse */
 }
 
+/*
+ * RENAME_EXCHANGE, checked by ap_rename: the two entries keep their names
+ * and places in their listings (so their cookies) and swap inodes, as
+ * ext4 does.  A directory that changes parent takes its link to the new
+ * parent along; neither is an ancestor of the other's parent (checked), so
+ * the depths are unchanged except for the moved subtrees.
+ */
+static int exchange(struct stg_overlay *ov, struct ov_inode *odir,
+		    struct ov_dirent *oe, struct ov_inode *ndir,
+		    struct ov_dirent *ne, struct timespec now)
+{
+	struct ov_inode *a = get_ino(ov, oe->ino), *b = get_ino(ov, ne->ino);
+	if (odir != ndir && is_dir(b) &&
+	    dir_depth(ov, odir->ino) + 1 + dir_height(ov, b) > MAX_DEPTH)
+		return rec_err(ov, -ELOOP, "directories nested too deep");
+	oe->ino = b->ino;
+	ne->ino = a->ino;
+	if (odir != ndir) {
+		if (is_dir(a)) {
+			a->parent = ndir->ino;
+			odir->nlink--;
+			ndir->nlink++;
+		}
+		if (is_dir(b)) {
+			b->parent = odir->ino;
+			ndir->nlink--;
+			odir->nlink++;
+		}
+	}
+	a->ctime = now;
+	b->ctime = now;
+	a->changed = true;
+	b->changed = true;
+	touch_dir(odir, now);
+	touch_dir(ndir, now);
+	return 0;
+}
+
 static int ap_rename(struct stg_overlay *ov, struct dec *d, struct timespec now)
 {
 	char oname[256], nname[256];
@@ -671,7 +864,8 @@ static int ap_rename(struct stg_overlay *ov, struct dec *d, struct timespec now)
 	uint32_t flags = get_u32(d);
 	if (d->bad)
 		return rec_err(ov, -EINVAL, "truncated record");
-	if (flags & ~STG_RENAME_NOREPLACE)
+	if ((flags & ~(STG_RENAME_NOREPLACE | STG_RENAME_EXCHANGE)) ||
+	    flags == (STG_RENAME_NOREPLACE | STG_RENAME_EXCHANGE))
 		return rec_err(ov, -EINVAL, "unsupported rename flags");
 	struct ov_inode *odir = get_dir(ov, odir_i, &rc);
 	if (!odir)
@@ -690,16 +884,23 @@ static int ap_rename(struct stg_overlay *ov, struct dec *d, struct timespec now)
 	/* the checks in Linux's order, so that errors match a local fs */
 	if (ne && (flags & STG_RENAME_NOREPLACE))
 		return rec_err(ov, -EEXIST, "file exists");
+	if (!ne && (flags & STG_RENAME_EXCHANGE))
+		return rec_err(ov, -ENOENT, "no such file");
 	if (is_dir(src) && is_ancestor(ov, src->ino, ndir_i))
 		return rec_err(ov, -EINVAL,
 			       "cannot move a directory into itself");
 	if (ne && is_ancestor(ov, ne->ino, odir_i))
-		return rec_err(ov, -ENOTEMPTY, "directory not empty");
+		return (flags & STG_RENAME_EXCHANGE)
+			   ? rec_err(ov, -EINVAL,
+				     "cannot move a directory into itself")
+			   : rec_err(ov, -ENOTEMPTY, "directory not empty");
 	if (is_dir(src) && odir != ndir &&
 	    dir_depth(ov, ndir_i) + 1 + dir_height(ov, src) > MAX_DEPTH)
 		return rec_err(ov, -ELOOP, "directories nested too deep");
 	if (ne && ne->ino == src->ino)
 		return 0; /* same file (or a hard link of it): nothing */
+	if (flags & STG_RENAME_EXCHANGE)
+		return exchange(ov, odir, oe, ndir, ne, now);
 	if (ne) {
 		struct ov_inode *tgt = get_ino(ov, ne->ino);
 		if (is_dir(src) && !is_dir(tgt))
@@ -714,9 +915,9 @@ static int ap_rename(struct stg_overlay *ov, struct dec *d, struct timespec now)
 		tgt->ctime = now;
 		tgt->changed = true;
 		drop_link(ov, tgt);
-		/* the source's index moved if it sat after the target */
-		if (odir == ndir && oidx > nidx)
-			oidx--;
+		/* deleting may pack the listing: the source's slot moves */
+		if (odir == ndir)
+			find_ent(odir, oname, &oidx);
 	}
 	uint64_t sino = src->ino;
 	del_ent(odir, oidx);
@@ -921,9 +1122,7 @@ static int ap_dir(struct stg_overlay *ov, struct dec *d, struct timespec now)
 	if (!dir)
 		return rc;
 	/* the new listing replaces the old one */
-	for (uint32_t i = 0; i < dir->nents; i++)
-		free(dir->ents[i].name);
-	dir->nents = 0;
+	clear_ents(dir);
 	dir->changed = true;
 	ov->need_check = true;
 	for (uint32_t i = 0; i < count; i++) {
@@ -974,7 +1173,9 @@ static int check_tree(struct stg_overlay *ov)
 		struct ov_inode *dir = ov->tab[i];
 		if (!dir || !is_dir(dir))
 			continue;
-		for (uint32_t k = 0; k < dir->nents; k++) {
+		for (uint32_t k = 0; k < dir->nslots; k++) {
+			if (!dir->ents[k].name)
+				continue;
 			struct ov_inode *c = get_ino(ov, dir->ents[k].ino);
 			if (!c || c->orphan)
 				return rec_err(ov, -EINVAL, "dangling entry");
@@ -1036,12 +1237,17 @@ static int replay_cb(void *ctx, uint8_t type, uint64_t seq, const void *payload,
 	return rc;
 }
 
+static int sync_data(struct stg_overlay *ov);
+static int ordered_sync(struct stg_overlay *ov);
+
 /* Apply the record in @e, then journal it (records about a nameless
  * pinned inode are not journaled: replay has freed it already). */
 static int commit(struct stg_overlay *ov, uint8_t type, struct enc *e)
 {
 	int rc = e->err;
 	bool orphan = false;
+	if (!rc && stg_journal_buffered(ov->j) >= ORDERED_SYNC_AT)
+		rc = ordered_sync(ov);
 	if (!rc && (type == R_SETATTR || type == R_COPYUP || type == R_WRITE) &&
 	    e->len >= 20) {
 		const struct ov_inode *n = get_ino(ov, cds_get_le64(e->p + 12));
@@ -1066,7 +1272,24 @@ static struct enc enc_start(void)
 
 /* ---- open / close ---- */
 
-static int remove_orphans(struct stg_overlay *ov)
+static void cut_data_file(struct stg_overlay *ov, const char *name,
+			  uint64_t size)
+{
+	int fd = openat(ov->datafd, name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;
+	if (!ftruncate(fd, (off_t)size))
+		fdatasync(fd);
+	close(fd);
+}
+
+/*
+ * Remove the data files no live inode owns, and cut the ones longer than
+ * their inode: bytes written after the last sync whose record was lost
+ * (kill -9, a crash, a failed write) must not reappear when the file is
+ * extended later; the cut is synced so that it is not lost either.
+ */
+static int tidy_data_files(struct stg_overlay *ov)
 {
 	int fd = openat(ov->datafd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -1085,8 +1308,13 @@ static int remove_orphans(struct stg_overlay *ov)
 		unsigned long long v = strtoull(de->d_name, &end, 10);
 		const struct ov_inode *n =
 		    (*end || errno) ? NULL : get_ino(ov, (uint64_t)v);
+		struct stat sb;
 		if (!n || !n->has_data)
 			unlinkat(ov->datafd, de->d_name, 0);
+		else if (!fstatat(ov->datafd, de->d_name, &sb,
+				  AT_SYMLINK_NOFOLLOW) &&
+			 S_ISREG(sb.st_mode) && (uint64_t)sb.st_size > n->size)
+			cut_data_file(ov, de->d_name, n->size);
 	}
 	closedir(dp);
 	return 0;
@@ -1152,7 +1380,7 @@ int stg_overlay_open(struct stg_store *st, const struct iso_node *base_root,
 	if (rc)
 		goto fail;
 	ov->compacted_bytes = stg_journal_bytes(ov->j);
-	remove_orphans(ov);
+	tidy_data_files(ov);
 	*out = ov;
 	return 0;
 fail:
@@ -1164,6 +1392,11 @@ void stg_overlay_close(struct stg_overlay *ov)
 {
 	if (!ov)
 		return;
+	/* the flush below hands records to the kernel, which may write them
+	 * before unsynced data: sync the data first (an error here is an
+	 * I/O error on the data already; the records still go) */
+	if (ov->j)
+		sync_data(ov);
 	stg_journal_close(ov->j);
 	for (uint64_t i = 0; i < ov->ntab; i++)
 		if (ov->tab[i])
@@ -1244,8 +1477,9 @@ int stg_readdir(struct stg_overlay *ov, uint64_t dir, uint64_t cookie,
 	struct ov_inode *d = get_dir(ov, dir, &rc);
 	if (!d)
 		return rc;
-	/* cookies increase along the array: binary search the start */
-	uint32_t lo = 0, hi = d->nents;
+	/* cookies increase along the array (holes keep theirs): binary
+	 * search the start */
+	uint32_t lo = 0, hi = d->nslots;
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
 		if (d->ents[mid].cookie <= cookie)
@@ -1253,7 +1487,9 @@ int stg_readdir(struct stg_overlay *ov, uint64_t dir, uint64_t cookie,
 		else
 			hi = mid;
 	}
-	for (uint32_t i = lo; i < d->nents; i++) {
+	for (uint32_t i = lo; i < d->nslots; i++) {
+		if (!d->ents[i].name)
+			continue;
 		const struct ov_inode *n = get_ino(ov, d->ents[i].ino);
 		if (fn(ctx, d->ents[i].name, d->ents[i].ino, n->mode,
 		       d->ents[i].cookie))
@@ -1552,14 +1788,21 @@ ssize_t stg_write(struct stg_overlay *ov, uint64_t ino, uint64_t off,
 	int fd = data_fd(ov, n, true);
 	if (fd < 0)
 		return fd;
-	if ((rc = write_all(fd, buf, len, off)))
-		return rc;
 	mark_dirty(ov, n);
 	uint64_t end = off + len;
-	struct enc e = enc_start();
-	put_u64(&e, n->ino);
-	put_u64(&e, end > n->size ? end : n->size);
-	rc = commit(ov, R_WRITE, &e);
+	if (!(rc = write_all(fd, buf, len, off))) {
+		struct enc e = enc_start();
+		put_u64(&e, n->ino);
+		put_u64(&e, end > n->size ? end : n->size);
+		rc = commit(ov, R_WRITE, &e);
+	}
+	/* what a failed write put past the end must not show later (commit
+	 * may have synced and closed descriptors: fetch it again); should
+	 * this fail too, the next open cuts it, and the write's error stands */
+	if (rc && end > n->size && (fd = data_fd(ov, n, false)) >= 0) {
+		int cut = ftruncate(fd, (off_t)n->size);
+		(void)cut;
+	}
 	return rc ? rc : (ssize_t)len;
 }
 
@@ -1607,11 +1850,11 @@ int stg_setattr(struct stg_overlay *ov, uint64_t ino, const struct stg_attr *a,
 }
 
 /* fdatasync every dirty data file, then the data directory. */
-static int sync_data(struct stg_overlay *ov, struct ov_inode *only)
+static int sync_data(struct stg_overlay *ov)
 {
 	for (uint64_t i = 0; i < ov->ntab; i++) {
 		struct ov_inode *n = ov->tab[i];
-		if (!n || !n->dirty || (only && n != only))
+		if (!n || !n->dirty)
 			continue;
 		int fd = data_fd(ov, n, false);
 		if (fd >= 0 && fdatasync(fd))
@@ -1638,16 +1881,27 @@ static void remove_dead(struct stg_overlay *ov)
 	ov->ndead = 0;
 }
 
+/*
+ * Data before records, like ext4's data=ordered: every dirty data file is
+ * fdatasynced before the journal, because the journal holds every other
+ * file's records too and none may be durable before its data.
+ */
+static int ordered_sync(struct stg_overlay *ov)
+{
+	int rc = sync_data(ov);
+	if (!rc)
+		rc = stg_journal_sync(ov->j);
+	if (!rc)
+		remove_dead(ov);
+	return rc;
+}
+
 int stg_fsync(struct stg_overlay *ov, uint64_t ino, bool datasync)
 {
 	struct ov_inode *n;
 	int rc = need(ov, ino, &n);
 	(void)datasync; /* the journal holds the metadata either way */
-	if (!rc)
-		rc = sync_data(ov, n);
-	if (!rc)
-		rc = stg_journal_sync(ov->j);
-	return rc;
+	return rc ? rc : ordered_sync(ov);
 }
 
 /* ---- compaction ---- */
@@ -1704,7 +1958,9 @@ static int emit_state(void *ctx, struct stg_journal *tmp)
 		e = enc_start();
 		put_u64(&e, n->ino);
 		put_u32(&e, n->nents);
-		for (uint32_t k = 0; k < n->nents; k++) {
+		for (uint32_t k = 0; k < n->nslots; k++) {
+			if (!n->ents[k].name)
+				continue;
 			put_u64(&e, n->ents[k].ino);
 			put_str(&e, n->ents[k].name);
 		}
@@ -1730,7 +1986,7 @@ static int emit_state(void *ctx, struct stg_journal *tmp)
 int stg_overlay_compact(struct stg_overlay *ov)
 {
 	/* the new journal must not describe data that is not durable */
-	int rc = sync_data(ov, NULL);
+	int rc = sync_data(ov);
 	if (!rc)
 		rc = stg_journal_compact(ov->j, emit_state, ov);
 	if (!rc) {
@@ -1742,11 +1998,7 @@ int stg_overlay_compact(struct stg_overlay *ov)
 
 int stg_sync(struct stg_overlay *ov)
 {
-	int rc = sync_data(ov, NULL);
-	if (!rc)
-		rc = stg_journal_sync(ov->j);
-	if (!rc)
-		remove_dead(ov);
+	int rc = ordered_sync(ov);
 	uint64_t bytes = stg_journal_bytes(ov->j);
 	if (!rc && bytes > COMPACT_MIN_BYTES &&
 	    bytes / 4 > ov->compacted_bytes && stg_overlay_compact(ov)) {
@@ -1842,8 +2094,10 @@ static int snap_node(struct stg_overlay *ov, struct ov_inode *n,
 			x->content = &d->c;
 		}
 	}
-	for (uint32_t i = 0; !rc && is_dir(n) && i < n->nents; i++) {
+	for (uint32_t i = 0; !rc && is_dir(n) && i < n->nslots; i++) {
 		struct iso_node *c;
+		if (!n->ents[i].name)
+			continue;
 		rc =
 		    snap_node(ov, ov->tab[n->ents[i].ino], n->ents[i].name, &c);
 		if (!rc && (rc = iso_node_append_child(x, c)))

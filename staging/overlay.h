@@ -14,6 +14,18 @@
  * (Cost: the whole base tree is walked at open and takes about 200 bytes per
  * node; fine for a CD/DVD, revisit for a full BD-R of tiny files.)
  *
+ * Directories.  A directory's entries are an array in cookie (arrival)
+ * order, so a listing resumes at a cookie by binary search.  A deletion
+ * leaves a hole, and the array is packed (order kept) once it is half
+ * holes, so deleting is O(1) amortised.  Past 32 entries a directory also
+ * gets a hash index of its names (open addressing, at most half full:
+ * 8-16 bytes per entry on top of the 24-byte slot and the name), built
+ * lazily, kept up to date by every insertion and deletion, rebuilt when the
+ * array is packed or the index grows, and dropped again at 16 entries.
+ * Lookup, create, unlink and rename cost O(1) on average at any size.
+ * The hash is not seeded: names crafted to collide only bring back the
+ * linear scan.
+ *
  * Journal.  Every metadata change is one record in DIR/journal (header =
  * the caller's base id), explicit little-endian fields, the time of the
  * change included so that replay reproduces it exactly.  A live operation
@@ -30,24 +42,32 @@
  * deleted inodes are removed after the next sync, and any data file no live
  * inode owns is removed on open.
  *
- * Durability.  stg_fsync(ino) makes everything about that file durable: its
- * data (fdatasync), its data file's directory entry, and the whole journal
- * so far (so its name and directory entries too): it survives kill -9 and a
- * machine crash.  stg_sync() is the group commit, meant to be called about
- * once a second: it fdatasyncs data files written since the last sync,
- * then syncs the journal (ordered, like ext4's data=ordered).  Changes not
- * covered by an fsync are lost at most within that window: records wait in
- * the process's journal buffer until the next sync, so kill -9 or a crash
- * loses what came after the last stg_sync() or stg_fsync().  A copy-up is
- * fdatasynced before its record is appended, so a copy-up record always
- * has its data.
+ * Durability.  Data before records, like ext4's data=ordered: whenever
+ * journal records go to the kernel (stg_sync(), stg_fsync(), compaction,
+ * stg_overlay_close(), and commit once 512 KiB of records are buffered,
+ * well before the journal would write its 1 MiB buffer out by itself),
+ * every data file written or truncated since the last sync is fdatasynced
+ * first, then the data directory.  So no record is ever durable before the
+ * data it describes, whichever file it is about: a write's size record, a
+ * truncation (the ftruncate is synced before the record that replays it)
+ * or a copy-up (fdatasynced before its record is even appended).
+ * stg_fsync(ino) therefore syncs all dirty data, then the journal: that
+ * file, its names and everything before it survive kill -9 and a machine
+ * crash.  stg_sync() is the same group commit for everything, meant to be
+ * called about once a second.  Data files of deleted inodes are removed
+ * only after the journal that deletes them is synced.
  *
- * Known holes of that window after a machine crash (not kill -9): the
- * kernel may write a buffered journal record back before the data it
- * describes (the missing data reads as zeros), and a shrinking truncation
- * is not replayed on the data file, so stale bytes can reappear past it
- * when a later extension was synced (ext4 in writeback mode has the same
- * holes).  Directories nest at most 2048 levels
+ * What a crash loses: records wait in the process's buffer, so kill -9 or
+ * a crash loses the operations after the last sync (a sync made by commit
+ * included).  Their data may have reached the data files anyway: an
+ * overwrite inside the file's durable size may read as new bytes, and a
+ * truncation may already have dropped bytes past it (they read as zeros),
+ * as on ext4 without fsync.  Bytes written past a file's durable size never
+ * show: open cuts each data file to its inode's size (and syncs the cut),
+ * so a later extension reads zeros there, not a lost write's bytes; a
+ * failed write is cut back the same way at once.
+ *
+ * Directories nest at most 2048 levels
  * (a hostile journal must not make the recursive walks overflow the stack):
  * deeper is -ELOOP.
  *
@@ -60,8 +80,14 @@
  * so the new journal never describes data that is not durable.  A crash
  * leaves the old journal or the new one (stg_journal_compact()).
  *
- * Not yet: RENAME_EXCHANGE, releasing the store after a burn,
- * hashing of large directories (lookup is a linear scan).
+ * Rename.  STG_RENAME_EXCHANGE swaps two entries as ext4 does: both keep
+ * their names and places in their listings and exchange inodes; a
+ * directory that changes parent takes its parent link along.  It is the
+ * R_RENAME record with flag 2 (the record always carried Linux's flags,
+ * and older code refused unknown ones), so older journals replay as
+ * before.
+ *
+ * Not yet: releasing the store after a burn.
  *
  * Not thread-safe: fs/ serialises calls.
  */
@@ -105,8 +131,10 @@ struct stg_attr {
 #define STG_SET_ATIME 0x10u
 #define STG_SET_MTIME 0x20u
 
-/* rename flags, with Linux's values */
+/* rename flags, with Linux's values; not both */
 #define STG_RENAME_NOREPLACE 1u
+/* swap two existing entries atomically (any types, across directories) */
+#define STG_RENAME_EXCHANGE 2u
 
 /*
  * Open the overlay of @base_root (borrowed, read-only, fully loaded; must
@@ -119,7 +147,8 @@ int stg_overlay_open(struct stg_store *st, const struct iso_node *base_root,
 		     stg_read_base_fn read_base, void *read_ctx,
 		     struct stg_overlay **out);
 
-/* Flush the journal (no sync: call stg_sync() first) and free.  NULL ok. */
+/* Sync dirty data, flush the journal (without syncing it: call stg_sync()
+ * first) and free.  NULL ok. */
 void stg_overlay_close(struct stg_overlay *ov);
 
 int stg_lookup(struct stg_overlay *ov, uint64_t parent, const char *name,

@@ -6,8 +6,9 @@
  * they are written as a well-formed journal (right header, sequence and
  * checksums, so the journal's own parser lets them through) over a small
  * base tree, and the overlay is opened on it.  Whatever the records say,
- * open must either succeed with a consistent view (walked, snapshotted and
- * changed once more) or fail with an error: never crash or leak.
+ * open must either succeed with a consistent view (walked, snapshotted,
+ * changed once more, some entries exchanged and walked again) or fail with
+ * an error: never crash or leak.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -138,6 +139,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (stg_snapshot(ov, &snap) == 0)
 		iso_node_free(snap);
 	stg_create(ov, STG_ROOT_INO, "zz", 0644, 0, 0, NULL);
+	/* exchanges over whatever tree the records built, then a look at
+	 * the result */
+	uint64_t d;
+	if (stg_lookup(ov, STG_ROOT_INO, "d", &d) == 0) {
+		stg_rename(ov, STG_ROOT_INO, "zz", d, "b", STG_RENAME_EXCHANGE);
+		stg_rename(ov, STG_ROOT_INO, "a", d, "h", STG_RENAME_EXCHANGE);
+		stg_rename(ov, d, "b", STG_ROOT_INO, "d", STG_RENAME_EXCHANGE);
+		stg_readdir(ov, STG_ROOT_INO, 0, walk, ov);
+	}
 	stg_overlay_close(ov);
 	return 0;
 }

@@ -3,6 +3,9 @@
  * persistence across reopen, the snapshot, and a model-based test that
  * applies random operation sequences both to the overlay and to a real
  * directory and compares them (CDS_SLOW=1: ten times as many sequences).
+ * Also: the order of data and journal syncs (fdatasync is wrapped and
+ * logged), RENAME_EXCHANGE, and directories of 100k entries (figures as
+ * diagnostics) plus the name index under churn against a plain model.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -13,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -26,6 +31,8 @@
 #include "staging/overlay.h"
 #include "staging/store.h"
 #include "tap.h"
+
+#define BIGDIR_N 100000u
 
 /* ---- the base tree ---- */
 
@@ -405,6 +412,8 @@ static void split(const char *path, char *parent, char *name)
 
 static const char *const NAMES[] = {"a", "b", "c", "d", "e", "x"};
 
+static unsigned model_exchanges; /* RENAME_EXCHANGEs that swapped */
+
 /* Apply one random operation; returns 1 when the two disagree. */
 static int random_op(struct rng *r, struct stg_overlay *ov, const char *top,
 		     char *desc, size_t dcap)
@@ -468,7 +477,20 @@ static int random_op(struct rng *r, struct stg_overlay *ov, const char *top,
 			rrc = link(rp2, rp) ? -errno : 0;
 			orc = stg_link(ov, ino, pino, name);
 		} else {
-			unsigned fl = rnd(r, 3) == 0 ? STG_RENAME_NOREPLACE : 0;
+			uint32_t f = rnd(r, 6);
+			unsigned fl = f == 0   ? STG_RENAME_NOREPLACE
+				      : f >= 4 ? STG_RENAME_EXCHANGE
+					       : 0;
+			const char *other = pick(r, ps, 0);
+			if (fl == STG_RENAME_EXCHANGE && other && rnd(r, 2)) {
+				/* mostly with an existing entry */
+				split(other, parent, name);
+				snprintf(rp, sizeof(rp), "%s/%s", top, other);
+				if ((orc = resolve(ov, parent, &pino)))
+					break;
+			}
+			snprintf(desc, dcap, "op %d %s -> %s/%s (flags %u)", op,
+				 sp, parent, name, fl);
 			split(sp, sparent, sname);
 			if ((orc = resolve(ov, sparent, &spino)))
 				break;
@@ -476,6 +498,7 @@ static int random_op(struct rng *r, struct stg_overlay *ov, const char *top,
 				  ? -errno
 				  : 0;
 			orc = stg_rename(ov, spino, sname, pino, name, fl);
+			model_exchanges += fl == STG_RENAME_EXCHANGE && !rrc;
 		}
 		break;
 	case 5:
@@ -598,6 +621,7 @@ static void model_test(struct iso_node *base, bool slow)
 	const char *env = getenv("CDS_SEED");
 	uint64_t seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
 	unsigned seqs = slow ? 4000 : 400, steps = 40;
+	model_exchanges = 0;
 	unsigned bad_ops = 0, bad_cmp = 0, bad_reopen = 0, compacted = 0,
 		 bad_compact = 0;
 	printf("# model test seed %" PRIu64 " (CDS_SEED=%" PRIu64
@@ -650,6 +674,8 @@ static void model_test(struct iso_node *base, bool slow)
 		if (system(cmd))
 			break;
 	}
+	printf("# model test: %u successful RENAME_EXCHANGEs\n",
+	       model_exchanges);
 	is_int(bad_ops, 0, "model: %u sequences: every result matches", seqs);
 	is_int(bad_cmp, 0, "model: merged view equals the real tree");
 	is_int(bad_reopen, 0, "model: and still after a reopen");
@@ -967,7 +993,7 @@ static void test_basics(struct iso_node *base)
 	   "both names stay (POSIX)");
 	is_int(stg_rename(ov, STG_ROOT_INO, "nope", STG_ROOT_INO, "z", 0),
 	       -ENOENT, "rename of a missing name");
-	is_int(stg_rename(ov, STG_ROOT_INO, "a.txt", STG_ROOT_INO, "a.txt", 2),
+	is_int(stg_rename(ov, STG_ROOT_INO, "a.txt", STG_ROOT_INO, "a.txt", 4),
 	       -EINVAL, "unsupported flags");
 
 	/* unlink / rmdir */
@@ -1218,6 +1244,12 @@ static void test_hostile(struct iso_node *base)
 	stg_setattr(ov, ino_of(ov, "a.txt"), &sa, STG_SET_SIZE);
 	stg_unlink(ov, d, "f2");
 	stg_mknod(ov, STG_ROOT_INO, "p", S_IFIFO | 0600, 0, 0, 0, NULL);
+	is_int(
+	    stg_rename(ov, d, "f3", STG_ROOT_INO, "dir", STG_RENAME_EXCHANGE),
+	    0, "exchange across directories");
+	is_int(stg_rename(ov, STG_ROOT_INO, "p", STG_ROOT_INO, "d",
+			  STG_RENAME_EXCHANGE),
+	       0, "exchange in one directory");
 	char *before = dump_all(ov);
 	close_ov(st, ov);
 
@@ -1429,6 +1461,16 @@ static void test_depth(struct iso_node *base)
 	stg_mkdir(ov, STG_ROOT_INO, "side", 0755, 0, 0, &side);
 	is_int(stg_rename(ov, STG_ROOT_INO, "d", side, "d", 0), -ELOOP,
 	       "moving the chain one level down is refused");
+	stg_create(ov, side, "f", 0644, 0, 0, NULL);
+	is_int(
+	    stg_rename(ov, STG_ROOT_INO, "d", side, "f", STG_RENAME_EXCHANGE),
+	    -ELOOP, "exchanging it one level down is refused");
+	is_int(
+	    stg_rename(ov, side, "f", STG_ROOT_INO, "d", STG_RENAME_EXCHANGE),
+	    -ELOOP, "and the other way round");
+	is_int(stg_rename(ov, STG_ROOT_INO, "d", STG_ROOT_INO, "side",
+			  STG_RENAME_EXCHANGE),
+	       0, "exchanging it at its own level is fine");
 	(void)top;
 	struct iso_node *snap;
 	is_int(stg_snapshot(ov, &snap), 0, "snapshot of the deep tree");
@@ -1687,6 +1729,740 @@ static void test_compact(struct iso_node *base)
 	is_int(bad_ops, 0, "compact: every operation matched the real tree");
 }
 
+/* ---- durable ordering ---- */
+
+/*
+ * fdatasync(2) as the overlay calls it, logged while sync_log_on is set:
+ * "d<ino>" for a data file, "J" for the journal, so that a test can check
+ * that data is synced before the records that describe it.
+ */
+static bool sync_log_on;
+static char sync_log[8192];
+
+int fdatasync(int fd)
+{
+	if (sync_log_on) {
+		char link[64], path[512];
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		ssize_t l = readlink(link, path, sizeof(path) - 1);
+		path[l > 0 ? l : 0] = 0;
+		const char *base = strrchr(path, '/');
+		base = base ? base + 1 : path;
+		size_t n = strlen(sync_log);
+		if (!strcmp(base, "journal"))
+			snprintf(sync_log + n, sizeof(sync_log) - n, "J ");
+		else if (strstr(path, "/data/"))
+			snprintf(sync_log + n, sizeof(sync_log) - n, "d%s ",
+				 base);
+		else
+			snprintf(sync_log + n, sizeof(sync_log) - n, "? ");
+	}
+	return (int)syscall(SYS_fdatasync, fd);
+}
+
+static void log_start(void)
+{
+	sync_log[0] = 0;
+	sync_log_on = true;
+}
+
+/* Where @key first occurs in the log, or -1. */
+static long log_pos(const char *key)
+{
+	const char *p = strstr(sync_log, key);
+	return p ? p - sync_log : -1;
+}
+
+/* Where data file @ino's sync first occurs in the log, or -1. */
+static long log_data_pos(uint64_t ino)
+{
+	char key[32];
+	snprintf(key, sizeof(key), "d%" PRIu64 " ", ino);
+	return log_pos(key);
+}
+
+static void test_ordering(struct iso_node *base)
+{
+	char sdir[256];
+	struct stg_store *st;
+	struct stg_overlay *ov;
+	uint64_t a = 0, b = 0, c = 0, d = 0;
+	uint8_t buf[5000];
+	snprintf(sdir, sizeof(sdir), "%s/ordstore", tap_tmpdir());
+	if (open_ov(sdir, base, &st, &ov)) {
+		ok(0, "ordering: open");
+		return;
+	}
+	memset(buf, 'x', sizeof(buf));
+	int rc = stg_create(ov, STG_ROOT_INO, "oa", 0644, 0, 0, &a);
+	if (!rc)
+		rc = stg_create(ov, STG_ROOT_INO, "ob", 0644, 0, 0, &b);
+	if (!rc)
+		rc = stg_create(ov, STG_ROOT_INO, "oc", 0644, 0, 0, &c);
+	if (!rc)
+		rc = stg_create(ov, STG_ROOT_INO, "od", 0644, 0, 0, &d);
+	if (!rc)
+		rc = stg_sync(ov);
+	is_int(rc, 0, "ordering: four files");
+
+	/* (a) fsync of one file syncs every file's data before the journal,
+	 * which holds the other file's size record too */
+	stg_write(ov, a, 0, buf, 100);
+	stg_write(ov, b, 0, buf, 200);
+	log_start();
+	rc = stg_fsync(ov, a, false);
+	sync_log_on = false;
+	long pa = log_data_pos(a), pb = log_data_pos(b), pj = log_pos("J ");
+	ok(!rc && pa >= 0 && pb >= 0 && pj > pa && pj > pb,
+	   "ordering: fsync(a) syncs a's and b's data before the journal "
+	   "(%s)",
+	   sync_log);
+
+	/* (b) the journal never writes its buffer out by itself before the
+	 * data: commit syncs both once 512 KiB are buffered */
+	stg_write(ov, c, 0, buf, 300);
+	off_t j0 = journal_size(sdir);
+	log_start();
+	struct stg_attr sa = {0};
+	for (unsigned k = 0; k < 8000 && !rc; k++) { /* about 680 KiB */
+		sa.mode = 0600 | (k & 1);
+		rc = stg_setattr(ov, d, &sa, STG_SET_MODE);
+	}
+	sync_log_on = false;
+	off_t j1 = journal_size(sdir);
+	long pc = log_data_pos(c);
+	pj = log_pos("J ");
+	ok(!rc && j1 >= j0 + (512 << 10) && pc >= 0 && pj > pc,
+	   "ordering: 512 KiB of records: data, then journal synced "
+	   "(%lld -> %lld bytes; %s)",
+	   (long long)j0, (long long)j1, sync_log);
+
+	/* (c) close hands the buffered records to the kernel: data first */
+	stg_write(ov, d, 0, buf, 400);
+	log_start();
+	stg_overlay_close(ov);
+	sync_log_on = false;
+	stg_store_close(st);
+	ok(log_data_pos(d) >= 0, "ordering: close syncs dirty data (%s)",
+	   sync_log);
+
+	/* kill -9 after a write past the end: its record is lost but its
+	 * bytes are in the data file; open cuts them off, so that a later
+	 * extension reads zeros there, not the lost write's bytes */
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (open_ov(sdir, base, &st, &ov))
+			_exit(2);
+		memset(buf, 's', sizeof(buf));
+		if (stg_write(ov, a, 100, buf, sizeof(buf) - 100) !=
+		    (ssize_t)sizeof(buf) - 100)
+			_exit(3);
+		_exit(0); /* like kill -9: the record stays in the buffer */
+	}
+	int status = 0;
+	waitpid(pid, &status, 0);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	   "ordering: child wrote and died");
+	off_t grown = data_file_size(sdir, a);
+	if (open_ov(sdir, base, &st, &ov)) {
+		ok(0, "ordering: reopen");
+		return;
+	}
+	struct stg_attr ga;
+	stg_getattr(ov, a, &ga);
+	ok(grown == (off_t)sizeof(buf) && ga.size == 100 &&
+	       data_file_size(sdir, a) == 100,
+	   "ordering: open cut the data file to its inode's size "
+	   "(%lld -> %lld, size %" PRIu64 ")",
+	   (long long)grown, (long long)data_file_size(sdir, a), ga.size);
+	sa.size = sizeof(buf);
+	rc = stg_setattr(ov, a, &sa, STG_SET_SIZE);
+	uint8_t got[5000];
+	int n = read_all(ov, a, got, sizeof(got));
+	bool zeros = n == (int)sizeof(got);
+	for (int i = 0; zeros && i < n; i++)
+		zeros = got[i] == (i < 100 ? 'x' : 0);
+	ok(!rc && zeros, "ordering: extended afterwards, it reads zeros");
+	close_ov(st, ov);
+
+	/* a write that fails half way (RLIMIT_FSIZE) is cut back at once */
+	pid = fork();
+	if (pid == 0) {
+		uint64_t w;
+		struct rlimit rl = {3000, 3000};
+		if (open_ov(sdir, base, &st, &ov) ||
+		    stg_create(ov, STG_ROOT_INO, "ow", 0644, 0, 0, &w) ||
+		    stg_sync(ov))
+			_exit(2);
+		signal(SIGXFSZ, SIG_IGN);
+		if (setrlimit(RLIMIT_FSIZE, &rl))
+			_exit(3);
+		if (stg_write(ov, w, 0, buf, sizeof(buf)) >= 0)
+			_exit(4);
+		_exit(data_file_size(sdir, w) == 0 ? 0 : 5);
+	}
+	waitpid(pid, &status, 0);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	   "ordering: a failed write leaves nothing past the end (%d)",
+	   WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+/* ---- RENAME_EXCHANGE ---- */
+
+static bool ts_ge(struct timespec a, struct timespec b)
+{
+	return a.tv_sec > b.tv_sec ||
+	       (a.tv_sec == b.tv_sec && a.tv_nsec >= b.tv_nsec);
+}
+
+static uint32_t nlink_of(struct stg_overlay *ov, uint64_t ino)
+{
+	struct stg_attr a = {0};
+	stg_getattr(ov, ino, &a);
+	return a.nlink;
+}
+
+struct order {
+	char v[16][32];
+	uint64_t ino[16];
+	unsigned n;
+};
+
+static int order_ent(void *ctx, const char *name, uint64_t ino, mode_t mode,
+		     uint64_t next)
+{
+	struct order *o = ctx;
+	(void)mode;
+	(void)next;
+	if (o->n < 16) {
+		snprintf(o->v[o->n], sizeof(o->v[0]), "%s", name);
+		o->ino[o->n++] = ino;
+	}
+	return 0;
+}
+
+static void test_exchange(struct iso_node *base)
+{
+	char sdir[256];
+	struct stg_store *st;
+	struct stg_overlay *ov;
+	const unsigned X = STG_RENAME_EXCHANGE, R = STG_ROOT_INO;
+	snprintf(sdir, sizeof(sdir), "%s/xchg", tap_tmpdir());
+	if (open_ov(sdir, base, &st, &ov)) {
+		ok(0, "exchange: open");
+		return;
+	}
+	/* /p1/f (file "F")  /p1/g  /p2/d/inner  /p2/e/  /p1/h = /p2/h2 */
+	uint64_t p1, p2, f, g, d, inner, e, h;
+	int rc = stg_mkdir(ov, R, "p1", 0755, 0, 0, &p1);
+	rc = rc ? rc : stg_mkdir(ov, R, "p2", 0755, 0, 0, &p2);
+	rc = rc ? rc : stg_create(ov, p1, "f", 0644, 0, 0, &f);
+	rc = rc ? rc : stg_create(ov, p1, "g", 0600, 0, 0, &g);
+	rc = rc ? rc : stg_mkdir(ov, p2, "d", 0755, 0, 0, &d);
+	rc = rc ? rc : stg_create(ov, d, "inner", 0644, 0, 0, &inner);
+	rc = rc ? rc : stg_mkdir(ov, p2, "e", 0700, 0, 0, &e);
+	rc = rc ? rc : stg_create(ov, p1, "h", 0644, 0, 0, &h);
+	rc = rc ? rc : stg_link(ov, h, p2, "h2");
+	if (!rc && stg_write(ov, f, 0, "F", 1) != 1)
+		rc = -EIO;
+	is_int(rc, 0, "exchange: the tree");
+
+	is_int(stg_rename(ov, p1, "f", p1, "g", X | STG_RENAME_NOREPLACE),
+	       -EINVAL, "exchange: with NOREPLACE is -EINVAL");
+	is_int(stg_rename(ov, p1, "f", p1, "g", 4), -EINVAL,
+	       "exchange: an unknown flag is -EINVAL");
+	is_int(stg_rename(ov, p1, "nope", p1, "g", X), -ENOENT,
+	       "exchange: missing source is -ENOENT");
+	is_int(stg_rename(ov, p1, "f", p1, "nope", X), -ENOENT,
+	       "exchange: missing target is -ENOENT");
+	ok(ino_of(ov, "p1/f") == f && ino_of(ov, "p1/g") == g &&
+	       !ino_of(ov, "p1/nope"),
+	   "exchange: nothing changed by the failures");
+
+	struct timespec pause = {0, 2000000}, t0;
+	nanosleep(&pause, NULL);
+	clock_gettime(CLOCK_REALTIME, &t0);
+	struct stg_attr a1, a2;
+	is_int(stg_rename(ov, p1, "f", p1, "f", X), 0,
+	       "exchange: an entry with itself is a no-op");
+	is_int(stg_rename(ov, p1, "h", p2, "h2", X), 0,
+	       "exchange: two names of one inode is a no-op");
+	stg_getattr(ov, p1, &a1);
+	stg_getattr(ov, h, &a2);
+	ok(ino_of(ov, "p1/f") == f && ino_of(ov, "p1/h") == h &&
+	       ino_of(ov, "p2/h2") == h && !ts_ge(a1.mtime, t0) &&
+	       !ts_ge(a2.ctime, t0),
+	   "exchange: and touches nothing");
+
+	/* two files in one directory: names and places stay, inodes swap */
+	struct order o1 = {.n = 0}, o2 = {.n = 0};
+	stg_readdir(ov, p1, 0, order_ent, &o1);
+	is_int(stg_rename(ov, p1, "f", p1, "g", X), 0,
+	       "exchange: two files in one directory");
+	stg_readdir(ov, p1, 0, order_ent, &o2);
+	bool same = o1.n == o2.n && o1.n == 3;
+	for (unsigned i = 0; same && i < o1.n; i++)
+		same = !strcmp(o1.v[i], o2.v[i]) &&
+		       o2.ino[i] == (o1.ino[i] == f   ? g
+				     : o1.ino[i] == g ? f
+						      : o1.ino[i]);
+	ok(same, "exchange: the listing keeps its order, inodes swapped");
+	uint8_t b[4] = {0};
+	ok(ino_of(ov, "p1/g") == f && ino_of(ov, "p1/f") == g &&
+	       stg_read(ov, ino_of(ov, "p1/g"), 0, b, 4) == 1 && b[0] == 'F',
+	   "exchange: g is the old f (with its data)");
+	stg_getattr(ov, f, &a1);
+	stg_getattr(ov, g, &a2);
+	ok(ts_ge(a1.ctime, t0) && ts_ge(a2.ctime, t0),
+	   "exchange: both inodes' ctime is updated");
+	stg_getattr(ov, p1, &a1);
+	ok(ts_ge(a1.mtime, t0) && ts_ge(a1.ctime, t0),
+	   "exchange: the directory's mtime and ctime too");
+
+	/* a file and a directory across directories */
+	uint32_t l1 = nlink_of(ov, p1), l2 = nlink_of(ov, p2);
+	clock_gettime(CLOCK_REALTIME, &t0);
+	is_int(stg_rename(ov, p1, "g", p2, "d", X), 0,
+	       "exchange: a file with a directory across directories");
+	ok(ino_of(ov, "p1/g") == d && ino_of(ov, "p2/d") == f &&
+	       ino_of(ov, "p1/g/inner") == inner,
+	   "exchange: the directory moved with its contents");
+	ok(nlink_of(ov, p1) == l1 + 1 && nlink_of(ov, p2) == l2 - 1,
+	   "exchange: parents' link counts follow the directory (%u->%u, "
+	   "%u->%u)",
+	   l1, nlink_of(ov, p1), l2, nlink_of(ov, p2));
+	stg_getattr(ov, p2, &a2);
+	stg_getattr(ov, d, &a1);
+	ok(ts_ge(a2.mtime, t0) && ts_ge(a2.ctime, t0) && ts_ge(a1.ctime, t0),
+	   "exchange: both parents' times and the directory's ctime");
+	/* the moved directory's parent is p1 now: p1 is its ancestor */
+	is_int(stg_rename(ov, R, "p1", d, "loop", 0), -EINVAL,
+	       "exchange: the directory's parent pointer follows it");
+	is_int(stg_rename(ov, p2, "e", d, "e", 0), 0,
+	       "exchange: a directory can move into it");
+	is_int(stg_rename(ov, d, "e", p2, "e", 0), 0, "and back");
+
+	/* two directories across directories: link counts unchanged */
+	l1 = nlink_of(ov, p1);
+	l2 = nlink_of(ov, p2);
+	is_int(stg_rename(ov, p1, "g", p2, "e", X), 0,
+	       "exchange: two directories across directories");
+	ok(ino_of(ov, "p2/e") == d && ino_of(ov, "p1/g") == e &&
+	       ino_of(ov, "p2/e/inner") == inner && nlink_of(ov, p1) == l1 &&
+	       nlink_of(ov, p2) == l2,
+	   "exchange: swapped, parents' link counts unchanged");
+	is_int(stg_rename(ov, R, "p2", d, "loop", 0), -EINVAL,
+	       "exchange: both parent pointers follow");
+
+	/* ancestors and descendants */
+	uint64_t deep;
+	stg_mkdir(ov, d, "deep", 0755, 0, 0, &deep);
+	is_int(stg_rename(ov, R, "p2", deep, "x", 0), -EINVAL,
+	       "(setup: p2 is an ancestor of deep)");
+	stg_create(ov, deep, "leaf", 0644, 0, 0, NULL);
+	is_int(stg_rename(ov, R, "p2", deep, "leaf", X), -EINVAL,
+	       "exchange: a directory with an entry below it is -EINVAL");
+	is_int(stg_rename(ov, deep, "leaf", R, "p2", X), -EINVAL,
+	       "exchange: an entry with a directory above it is -EINVAL");
+	is_int(stg_rename(ov, p2, "e", d, "deep", X), -EINVAL,
+	       "exchange: a directory with its child is -EINVAL");
+	is_int(stg_rename(ov, d, "deep", p2, "e", X), -EINVAL,
+	       "exchange: a directory with its parent is -EINVAL");
+	is_int(stg_rename(ov, d, "inner", d, "deep", X), 0,
+	       "exchange: siblings, one a directory, in one directory");
+	ok(ino_of(ov, "p2/e/inner/leaf") && ino_of(ov, "p2/e/deep") == inner,
+	   "exchange: swapped in place");
+
+	/* base entries: nothing copied up */
+	uint64_t atxt = ino_of(ov, "a.txt"), bbin = ino_of(ov, "dir/b.bin");
+	unsigned files = count_data_files(sdir);
+	is_int(stg_rename(ov, R, "a.txt", ino_of(ov, "dir"), "b.bin", X), 0,
+	       "exchange: two base files");
+	uint8_t buf[100];
+	ok(ino_of(ov, "a.txt") == bbin && ino_of(ov, "dir/b.bin") == atxt &&
+	       stg_read(ov, bbin, 60000, buf, 100) == 100 &&
+	       is_pattern(buf, 100, 12, 60000) &&
+	       count_data_files(sdir) == files,
+	   "exchange: base files swap without a copy-up");
+	uint32_t lr = nlink_of(ov, R), ld = nlink_of(ov, ino_of(ov, "dir"));
+	is_int(stg_rename(ov, R, "empty", ino_of(ov, "dir"), "sub", X), 0,
+	       "exchange: two base directories");
+	ok(ino_of(ov, "empty/c") && !ino_of(ov, "dir/sub/c") &&
+	       nlink_of(ov, R) == lr && nlink_of(ov, ino_of(ov, "dir")) == ld,
+	   "exchange: base directories swapped");
+
+	/* replay, compaction and replay of that */
+	char *view = dump_all(ov);
+	close_ov(st, ov);
+	if (open_ov(sdir, base, &st, &ov)) {
+		ok(0, "exchange: reopen");
+		free(view);
+		return;
+	}
+	char *again = dump_all(ov);
+	is_str(again, view, "exchange: the same after a reopen (replay)");
+	free(again);
+	is_int(compact_same(ov), 0, "exchange: compaction keeps it");
+	close_ov(st, ov);
+	if (open_ov(sdir, base, &st, &ov)) {
+		ok(0, "exchange: reopen after compaction");
+		free(view);
+		return;
+	}
+	again = dump_all(ov);
+	is_str(again, view, "exchange: the same after compaction and reopen");
+	free(again);
+	free(view);
+	close_ov(st, ov);
+}
+
+/* ---- large directories ---- */
+
+static double secs_since(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) +
+	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+struct page {
+	uint8_t *seen; /* by the number in the name */
+	unsigned n, dups, bad;
+	uint64_t next;
+};
+
+static int page_ent(void *ctx, const char *name, uint64_t ino, mode_t mode,
+		    uint64_t next)
+{
+	struct page *p = ctx;
+	unsigned v;
+	(void)ino;
+	(void)mode;
+	if (sscanf(name, "f%u", &v) != 1 || v >= BIGDIR_N)
+		p->bad++;
+	else if (p->seen[v]++)
+		p->dups++;
+	p->next = next;
+	return ++p->n % 100 == 0; /* pages of 100 entries */
+}
+
+/* List @dir in pages of 100; returns the entries seen. */
+static unsigned list_pages(struct stg_overlay *ov, uint64_t dir, uint8_t *seen,
+			   unsigned *dups, unsigned *bad)
+{
+	struct page p = {seen, 0, 0, 0, 0};
+	memset(seen, 0, BIGDIR_N);
+	for (;;) {
+		unsigned before = p.n;
+		if (stg_readdir(ov, dir, p.next, page_ent, &p) || p.n == before)
+			break;
+	}
+	*dups = p.dups;
+	*bad = p.bad;
+	return p.n;
+}
+
+/*
+ * BIGDIR_N files in one directory: creation, lookups, a listing in pages
+ * of 100 (resumed at a cookie each time), deleting every other one, a
+ * reopen (replay) and a compaction.  Figures are diagnostics only.
+ */
+static void test_bigdir(struct iso_node *base)
+{
+	char sdir[256];
+	struct stg_store *st;
+	struct stg_overlay *ov;
+	struct timespec t0;
+	uint8_t *seen = malloc(BIGDIR_N);
+	uint64_t *inos = malloc(BIGDIR_N * sizeof(*inos));
+	unsigned dups, bad, n, miss = 0;
+	int rc = 0;
+	char name[32];
+	snprintf(sdir, sizeof(sdir), "%s/bigstore", tap_tmpdir());
+	if (!seen || !inos || open_ov(sdir, base, &st, &ov)) {
+		ok(0, "bigdir: open");
+		free(seen);
+		free(inos);
+		return;
+	}
+	uint64_t dir;
+	rc = stg_mkdir(ov, STG_ROOT_INO, "big", 0755, 0, 0, &dir);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (unsigned i = 0; i < BIGDIR_N && !rc; i++) {
+		snprintf(name, sizeof(name), "f%u", i);
+		rc = stg_create(ov, dir, name, 0644, 0, 0, &inos[i]);
+	}
+	printf("# bigdir: %u creates in one directory: %.3f s\n", BIGDIR_N,
+	       secs_since(&t0));
+	is_int(rc, 0, "bigdir: %u creates", BIGDIR_N);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (unsigned i = 0; i < BIGDIR_N; i++) {
+		uint64_t ino = 0;
+		snprintf(name, sizeof(name), "f%u", i);
+		miss += stg_lookup(ov, dir, name, &ino) || ino != inos[i];
+	}
+	printf("# bigdir: %u lookups: %.3f s\n", BIGDIR_N, secs_since(&t0));
+	is_int(miss, 0, "bigdir: every name looks up to its inode");
+	is_int(stg_lookup(ov, dir, "nosuch", &inos[0]), -ENOENT,
+	       "bigdir: a missing name is -ENOENT");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	n = list_pages(ov, dir, seen, &dups, &bad);
+	printf("# bigdir: listing in pages of 100: %.3f s\n", secs_since(&t0));
+	ok(n == BIGDIR_N && !dups && !bad,
+	   "bigdir: paged listing gives each entry once (%u, %u dups)", n,
+	   dups);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (unsigned i = 0; i < BIGDIR_N && !rc; i += 2) {
+		snprintf(name, sizeof(name), "f%u", i);
+		rc = stg_unlink(ov, dir, name);
+	}
+	printf("# bigdir: %u unlinks: %.3f s\n", BIGDIR_N / 2, secs_since(&t0));
+	is_int(rc, 0, "bigdir: unlink every other one");
+	miss = 0;
+	for (unsigned i = 0; i < BIGDIR_N; i++) {
+		uint64_t ino = 0;
+		snprintf(name, sizeof(name), "f%u", i);
+		rc = stg_lookup(ov, dir, name, &ino);
+		miss += i % 2 ? rc || ino != inos[i] : rc != -ENOENT;
+	}
+	is_int(miss, 0, "bigdir: lookups after the unlinks");
+	n = list_pages(ov, dir, seen, &dups, &bad);
+	miss = 0;
+	for (unsigned i = 0; i < BIGDIR_N; i++)
+		miss += seen[i] != i % 2;
+	ok(n == BIGDIR_N / 2 && !dups && !bad && !miss,
+	   "bigdir: paged listing after the unlinks (%u)", n);
+	is_int(stg_sync(ov), 0, "bigdir: sync");
+	stg_overlay_close(ov);
+	stg_store_close(st);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (open_ov(sdir, base, &st, &ov)) {
+		ok(0, "bigdir: reopen");
+		free(seen);
+		free(inos);
+		return;
+	}
+	printf("# bigdir: reopen (replay): %.3f s\n", secs_since(&t0));
+	n = list_pages(ov, dir, seen, &dups, &bad);
+	miss = 0;
+	for (unsigned i = 0; i < BIGDIR_N; i++) {
+		uint64_t ino = 0;
+		snprintf(name, sizeof(name), "f%u", i);
+		rc = stg_lookup(ov, dir, name, &ino);
+		miss += i % 2 ? rc || ino != inos[i] || !seen[i]
+			      : rc != -ENOENT || seen[i];
+	}
+	ok(n == BIGDIR_N / 2 && !dups && !miss,
+	   "bigdir: the same after a reopen (%u)", n);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	is_int(stg_overlay_compact(ov), 0, "bigdir: compact");
+	printf("# bigdir: compaction: %.3f s\n", secs_since(&t0));
+	stg_overlay_close(ov);
+	stg_store_close(st);
+	if (open_ov(sdir, base, &st, &ov)) {
+		ok(0, "bigdir: reopen after compaction");
+		free(seen);
+		free(inos);
+		return;
+	}
+	n = list_pages(ov, dir, seen, &dups, &bad);
+	miss = 0;
+	for (unsigned i = 0; i < BIGDIR_N; i++) {
+		uint64_t ino = 0;
+		snprintf(name, sizeof(name), "f%u", i);
+		rc = stg_lookup(ov, dir, name, &ino);
+		miss += i % 2 ? rc || ino != inos[i] : rc != -ENOENT;
+	}
+	ok(n == BIGDIR_N / 2 && !dups && !miss,
+	   "bigdir: the same after compaction and a reopen (%u)", n);
+	close_ov(st, ov);
+	free(seen);
+	free(inos);
+}
+
+/*
+ * The name index under churn: random creates, unlinks, renames and
+ * exchanges over a pool of names in two directories that grow past the
+ * index threshold and shrink below it again, checked against a plain
+ * model (a list per directory in listing order) by lookups of every name
+ * and full listings, also after a reopen and a compaction.
+ */
+#define IX_NAMES 2000u
+
+struct ix_dir {
+	unsigned name[2 * IX_NAMES]; /* listing order */
+	uint64_t ino[2 * IX_NAMES];
+	unsigned n;
+};
+
+static int ix_find(const struct ix_dir *d, unsigned name)
+{
+	for (unsigned i = 0; i < d->n; i++)
+		if (d->name[i] == name)
+			return (int)i;
+	return -1;
+}
+
+static void ix_del(struct ix_dir *d, int i)
+{
+	memmove(d->name + i, d->name + i + 1,
+		(d->n - (unsigned)i - 1) * sizeof(d->name[0]));
+	memmove(d->ino + i, d->ino + i + 1,
+		(d->n - (unsigned)i - 1) * sizeof(d->ino[0]));
+	d->n--;
+}
+
+struct ix_list {
+	const struct ix_dir *m;
+	unsigned k, bad;
+};
+
+static int ix_ent(void *ctx, const char *name, uint64_t ino, mode_t mode,
+		  uint64_t next)
+{
+	struct ix_list *l = ctx;
+	unsigned v;
+	(void)mode;
+	(void)next;
+	if (l->k >= l->m->n || sscanf(name, "n%u", &v) != 1 ||
+	    v != l->m->name[l->k] || ino != l->m->ino[l->k])
+		l->bad++;
+	l->k++;
+	return 0;
+}
+
+/* Mismatches between the overlay and the model. */
+static unsigned ix_check(struct stg_overlay *ov, const uint64_t dirs[2],
+			 const struct ix_dir m[2])
+{
+	unsigned bad = 0;
+	char name[16];
+	for (int k = 0; k < 2; k++) {
+		struct ix_list l = {&m[k], 0, 0};
+		stg_readdir(ov, dirs[k], 0, ix_ent, &l);
+		bad += l.bad + (l.k != m[k].n);
+		for (unsigned v = 0; v < IX_NAMES; v++) {
+			uint64_t ino = 0;
+			snprintf(name, sizeof(name), "n%u", v);
+			int rc = stg_lookup(ov, dirs[k], name, &ino);
+			int i = ix_find(&m[k], v);
+			bad += i < 0 ? rc != -ENOENT : rc || ino != m[k].ino[i];
+		}
+	}
+	return bad;
+}
+
+static void test_index(struct iso_node *base)
+{
+	char sdir[256], n1[16], n2[16];
+	struct stg_store *st;
+	struct stg_overlay *ov;
+	static struct ix_dir m[2];
+	uint64_t dirs[2];
+	struct rng r = {(uint64_t)time(NULL) * 31 + 7};
+	unsigned bad_rc = 0, bad_view = 0, checks = 0, peak = 0, low = 0;
+	snprintf(sdir, sizeof(sdir), "%s/ixstore", tap_tmpdir());
+	memset(m, 0, sizeof(m));
+	if (open_ov(sdir, base, &st, &ov) ||
+	    stg_mkdir(ov, STG_ROOT_INO, "i0", 0755, 0, 0, &dirs[0]) ||
+	    stg_mkdir(ov, STG_ROOT_INO, "i1", 0755, 0, 0, &dirs[1])) {
+		ok(0, "index: open");
+		return;
+	}
+	for (unsigned step = 0; step < 24000; step++) {
+		/* grow, drain, grow again, then churn */
+		unsigned phase = step / 6000, op = rnd(&r, 10);
+		if (phase == 0 || phase == 2)
+			op = op < 5 ? 0 : op - 4; /* mostly creates */
+		else if (phase == 1)
+			op = op < 6 ? 1 : op - 5; /* mostly unlinks */
+		else
+			op = op % 5;
+		unsigned k = rnd(&r, 2), j = rnd(&r, 2);
+		unsigned a = rnd(&r, IX_NAMES), b = rnd(&r, IX_NAMES);
+		struct ix_dir *dk = &m[k], *dj = &m[j];
+		if (phase == 1 && op == 1 && dk->n)
+			a = dk->name[rnd(&r, dk->n)]; /* drain it */
+		int ia = ix_find(dk, a), ib = ix_find(dj, b), rc, want;
+		snprintf(n1, sizeof(n1), "n%u", a);
+		snprintf(n2, sizeof(n2), "n%u", b);
+		switch (op) {
+		case 0: {
+			uint64_t ino = 0;
+			rc = stg_create(ov, dirs[k], n1, 0644, 0, 0, &ino);
+			want = ia >= 0 ? -EEXIST : 0;
+			if (!rc && ia < 0) {
+				dk->name[dk->n] = a;
+				dk->ino[dk->n++] = ino;
+			}
+			break;
+		}
+		case 1:
+			rc = stg_unlink(ov, dirs[k], n1);
+			want = ia < 0 ? -ENOENT : 0;
+			if (!rc && ia >= 0)
+				ix_del(dk, ia);
+			break;
+		case 2:
+		case 3: {
+			rc = stg_rename(ov, dirs[k], n1, dirs[j], n2, 0);
+			want = ia < 0 ? -ENOENT : 0;
+			if (rc || ia < 0 || (k == j && a == b))
+				break;
+			uint64_t ino = dk->ino[ia];
+			if (ib >= 0)
+				ix_del(dj, ib);
+			ix_del(dk, ix_find(dk, a));
+			dj->name[dj->n] = b;
+			dj->ino[dj->n++] = ino;
+			break;
+		}
+		default:
+			rc = stg_rename(ov, dirs[k], n1, dirs[j], n2,
+					STG_RENAME_EXCHANGE);
+			want = ia < 0 || ib < 0 ? -ENOENT : 0;
+			if (!rc && ia >= 0 && ib >= 0) {
+				uint64_t t = dk->ino[ia];
+				dk->ino[ia] = dj->ino[ib];
+				dj->ino[ib] = t;
+			}
+		}
+		if (rc != want && bad_rc++ < 4)
+			printf("# index step %u: op %u %u/%s %u/%s: %d, want "
+			       "%d\n",
+			       step, op, k, n1, j, n2, rc, want);
+		if (m[0].n > peak)
+			peak = m[0].n;
+		if (step == 11999)
+			low = m[0].n;
+		if (step % 100 == 99) {
+			checks++;
+			bad_view += ix_check(ov, dirs, m);
+		}
+	}
+	printf("# index: a directory grew to %u entries, drained to %u; %u "
+	       "checks\n",
+	       peak, low, checks);
+	is_int(bad_rc, 0, "index: every result as the model says");
+	is_int(bad_view, 0, "index: lookups and listings match the model");
+	close_ov(st, ov);
+	if (open_ov(sdir, base, &st, &ov)) {
+		ok(0, "index: reopen");
+		return;
+	}
+	is_int(ix_check(ov, dirs, m), 0, "index: the same after a reopen");
+	is_int(stg_overlay_compact(ov), 0, "index: compact");
+	close_ov(st, ov);
+	if (open_ov(sdir, base, &st, &ov)) {
+		ok(0, "index: reopen after compaction");
+		return;
+	}
+	is_int(ix_check(ov, dirs, m), 0,
+	       "index: the same after compaction and a reopen");
+	close_ov(st, ov);
+}
+
 int main(void)
 {
 	umask(0);
@@ -1698,6 +2474,10 @@ int main(void)
 	test_crash(base, getenv("CDS_SLOW") != NULL, false);
 	test_crash(base, getenv("CDS_SLOW") != NULL, true);
 	test_compact(base);
+	test_exchange(base);
+	test_ordering(base);
+	test_bigdir(base);
+	test_index(base);
 	model_test(base, getenv("CDS_SLOW") != NULL);
 	iso_node_free(base);
 	return tap_done();
