@@ -87,7 +87,8 @@
  * and older code refused unknown ones), so older journals replay as
  * before.
  *
- * Not yet: releasing the store after a burn.
+ * After a burn: staging/commit.h records the commit's intent and releases
+ * the store once the session is verified (the overlay closed first).
  *
  * Not thread-safe: fs/ serialises calls.
  */
@@ -220,7 +221,7 @@ int stg_overlay_compact(struct stg_overlay *ov);
  * names, which then share a serial above the base's highest.  The
  * contents use the overlay's data directory: free the tree before
  * stg_overlay_close().  Releasing what a burnt session made permanent
- * (dropping the journal and data files, rebasing) is not written yet.
+ * is stg_commit_release() (staging/commit.h).
  */
 int stg_snapshot(struct stg_overlay *ov, struct iso_node **root);
 
@@ -229,7 +230,8 @@ int stg_snapshot(struct stg_overlay *ov, struct iso_node **root);
  * base node (one of its names for a base hard link) or NULL for a new
  * inode; *@changed says what differs from it: STG_CHANGED_DATA (data
  * copied up or written), STG_CHANGED_ATTR (type, permissions, owner; for
- * files also size and modification time).  Renames are the caller's to see (paths).
+ * files also size and modification time).  Renames are the caller's to
+ * see (paths).
  */
 #define STG_CHANGED_DATA 0x1u
 #define STG_CHANGED_ATTR 0x2u
