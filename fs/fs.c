@@ -420,7 +420,14 @@ static void op_open(fuse_req_t req, fuse_ino_t nr, struct fuse_file_info *fi)
 		return;
 	if ((fi->flags & O_ACCMODE) != O_RDONLY && refuse_ro(fs, req))
 		return;
-	int rc = count_open(fs, nr, 1);
+	int rc = 0;
+	/* libfuse asks for atomic O_TRUNC: the kernel leaves it to open */
+	if ((fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY) {
+		struct stg_attr a = {.size = 0};
+		rc = stg_setattr(fs->ov, ino, &a, STG_SET_SIZE);
+	}
+	if (rc == 0)
+		rc = count_open(fs, nr, 1);
 	if (rc == 0 && (rc = stg_pin(fs->ov, ino)))
 		count_open(fs, nr, -1);
 	pthread_mutex_unlock(&fs->lock);

@@ -1,0 +1,316 @@
+#!/usr/bin/env bats
+# The mounted disc end to end, on virtual discs: copy a tree in, unmount
+# (which burns it), mount again and compare; more sessions of every kind
+# of change, each checked through the mount, our reader, isoinfo and
+# xorriso against a reference tree; umount waits for the burn; sync and
+# status; read-only cases; conflicts; a crash of the daemon.
+
+bats_require_minimum_version 1.5.0
+
+load ../lib/common
+load ../lib/mkimage-tree
+load ../lib/mkimage
+
+MOUNT_CDSESSION=$CDS_BUILD/sbin/mount.cdsession
+
+setup_file() {
+	[ -e /dev/fuse ] || skip "no /dev/fuse"
+	export W=$BATS_FILE_TMPDIR
+	cd "$W"
+	mk_full_tree src 300
+	# what isoinfo and xorriso can read: symlink targets under 1024 bytes
+	# (see mkimage.bats)
+	cp -a src tools
+	rm tools/hugelink tools/maxlink
+}
+
+setup() {
+	[ -e /dev/fuse ] || skip "no /dev/fuse"
+	[ "$(id -u)" = 0 ] || skip "needs root (fuseblk, owners)"
+	cd "$BATS_TEST_TMPDIR"
+	mkdir -p mnt
+}
+
+teardown() {
+	cd "$BATS_TEST_TMPDIR" 2>/dev/null || return 0
+	if mountpoint -q mnt; then umount mnt || umount -l mnt; fi
+	# a daemon still finishing a commit holds the store: let it end
+	for _ in $(seq 1 100); do
+		pgrep -f "mount.cdsession.*$BATS_TEST_TMPDIR" >/dev/null || break
+		sleep 0.1
+	done
+	pkill -9 -f "mount.cdsession.*$BATS_TEST_TMPDIR" 2>/dev/null || true
+}
+
+# mnt_up [OPTS]: mount disc.img on mnt with a store in ./st
+mnt_up() {
+	"$MOUNT_CDSESSION" -o "staging=$PWD/st${1:+,$1}" disc.img mnt
+}
+
+# same_tree A B: rsync finds nothing to change from A to B (-a -H, owners
+# and devices included)
+same_tree() {
+	run rsync -aHD --numeric-ids --dry-run --itemize-changes "$1/" "$2/"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ] || {
+		echo "$output" | head -20
+		false
+	}
+}
+
+# last_session_agrees REF: our reader, isoinfo -R and xorriso see REF in
+# the disc's last session
+last_session_agrees() {
+	local last
+	last=$(last_start disc.img)
+	cds lsiso --start "$last" disc.img >ls.txt
+	canon_dir "$1" >want
+	canon_lsiso <ls.txt >got
+	show_diff want got
+	# isoinfo: names, types, permissions and sizes
+	canon_dir_for_isoinfo "$1" >want.ii
+	canon_isoinfo_rr disc.img "$last" >got.ii
+	show_diff want.ii got.ii
+	# xorriso: names and types of the session at LBA last
+	(cd "$1" && find . -mindepth 1 -printf '/%P %y\n' | LC_ALL=C sort) >want.x
+	xorriso -indev stdio:disc.img -load sbsector "$last" \
+		-find / -exec lsdl -- 2>/dev/null |
+		awk '{t = substr($1, 1, 1); if (t == "-") t = "f"
+			p = $0; sub(/^[^\x27]*\x27/, "", p); sub(/\x27.*$/, "", p)
+			if (p != "/") print p, t}' | LC_ALL=C sort >got.x
+	show_diff want.x got.x
+}
+
+@test "mount: cp -a a tree in, umount burns it, the remount equals the source" {
+	mnt_up create
+	[ "$(stat -f -c %T mnt)" = fuseblk ] || mount | grep mnt
+	cp -a "$W/src/." mnt/
+	umount mnt
+	run cds toc disc.img
+	[[ "$output" == *"appendable, 1 session"* ]]
+	mnt_up
+	same_tree "$W/src" mnt
+	umount mnt
+	# our reader sees the source in the burnt session
+	cds lsiso --start 0 disc.img >ls.txt
+	canon_dir "$W/src" >want
+	canon_lsiso <ls.txt >got
+	show_diff want got
+}
+
+@test "mount: rsync -a -H into a fresh disc and back" {
+	mnt_up create
+	rsync -aHD --numeric-ids "$W/src/" mnt/
+	umount mnt
+	mnt_up
+	same_tree "$W/src" mnt
+	umount mnt
+}
+
+@test "mount: five more sessions of changes; every reader agrees; untouched extents stay" {
+	# no directory deeper than 8 levels: isoinfo and xorriso would show
+	# them relocated in /rr_moved (mkimage.bats tests relocation)
+	cp -a "$W/tools" ref
+	rm -r ref/level1/level2/level3/level4/level5/level6
+	mnt_up create
+	cp -a ref/. mnt/
+	umount mnt
+	cds lsiso --start 0 disc.img >s1.txt
+	lsiso_extents s1.txt | grep -F -e /random.bin -e /hl/one >keep1
+	for round in 1 2 3 4 5; do
+		mnt_up
+		case $round in
+		1) # add, overwrite, append
+			for d in mnt ref; do
+				printf 'new %s\n' $round >"$d/new$round.txt"
+				printf 'over\n' >"$d/hello.txt"
+				printf 'more\n' >>"$d/exec"
+			done ;;
+		2) # delete, rename a file and a directory from the disc
+			for d in mnt ref; do
+				rm "$d/empty" "$d/link"
+				mv "$d/level1" "$d/moved-level1"
+				mv "$d/rellink" "$d/hl/rellink2"
+			done ;;
+		3) # chmod, chown, truncate, touch
+			for d in mnt ref; do
+				chmod 0640 "$d/exec"
+				chown 7:8 "$d/new1.txt"
+				truncate -s 10 "$d/hello.txt"
+				truncate -s 70000 "$d/sparse"
+				touch -d '2022-02-22 22:22:22' "$d/new1.txt"
+			done ;;
+		4) # delete then recreate as another type; hard link a disc file
+			for d in mnt ref; do
+				rm "$d/fifo"
+				mkdir "$d/fifo"
+				ln "$d/private" "$d/private.link"
+				rm -r "$d/many"
+			done ;;
+		5) # rename over, a new deep tree
+			for d in mnt ref; do
+				mv -T "$d/new1.txt" "$d/hello.txt"
+				mkdir -p "$d/a/b/c/d/e/f"
+				printf 'deep\n' >"$d/a/b/c/d/e/f/k.txt"
+			done ;;
+		esac
+		# directory times are not part of the comparison: the writes
+		# above moved them differently in the two trees
+		find ref mnt -depth -type d -exec touch -d '2012-12-12 12:12:12' {} +
+		same_tree ref mnt
+		umount mnt
+		run cds toc disc.img
+		[[ "$output" == *"appendable, $((round + 1)) sessions"* ]]
+		mnt_up
+		same_tree ref mnt
+		umount mnt
+		last_session_agrees ref
+	done
+	# files never touched keep their first session's extents
+	cds lsiso --start "$(last_start disc.img)" disc.img >s6.txt
+	lsiso_extents s6.txt | grep -F -e /random.bin -e /hl/one >keep6
+	show_diff keep1 keep6
+}
+
+@test "mount: umount returns only when the session is on the disc" {
+	mnt_up create
+	umount mnt
+	# nothing was staged: the disc is still blank
+	run cds toc disc.img
+	[[ "$output" != *"session"*"data"* ]]
+	CDSESSION_EMU=speed=16 mnt_up
+	head -c 1000000 /dev/urandom >mnt/blob
+	sum=$(md5sum <mnt/blob)
+	before=$(date +%s%N)
+	umount mnt
+	after=$(date +%s%N)
+	# at 16x (2.4 MB/s) the burn takes seconds: umount waited for it
+	echo "# umount took $(((after - before) / 1000000)) ms" >&3
+	run cds toc disc.img
+	[[ "$output" == *"appendable, 1 session"* ]]
+	mnt_up
+	[ "$(md5sum <mnt/blob)" = "$sum" ]
+}
+
+@test "mount: cdsession sync burns now; status; nothing staged burns nothing" {
+	mnt_up create
+	echo one >mnt/one
+	run cds sync mnt
+	[ "$status" -eq 0 ]
+	[[ "$output" == "session at LBA 0 ("*" blocks, tag cds-"*") burnt and verified" ]]
+	run cds status mnt
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"state: idle"* ]]
+	[[ "$output" == *"last: session at LBA 0"* ]]
+	[[ "$output" == *"capacity: 702.8 MiB"* ]]
+	# the mount goes on over the new session
+	[ "$(cat mnt/one)" = one ]
+	echo two >mnt/two
+	run cds sync mnt
+	[ "$status" -eq 0 ]
+	run cds toc disc.img
+	[[ "$output" == *"appendable, 2 sessions"* ]]
+	# nothing new: no session
+	cds sync mnt
+	umount mnt
+	run cds toc disc.img
+	[[ "$output" == *"appendable, 2 sessions"* ]]
+	# `sync MOUNTPOINT` of coreutils commits as well
+	mnt_up
+	echo three >mnt/three
+	sync mnt
+	run cds toc disc.img
+	[[ "$output" == *"appendable, 3 sessions"* ]]
+	run cds umount mnt
+	[ "$status" -eq 0 ]
+	! mountpoint -q mnt
+}
+
+@test "mount: session=N shows that session's tree, read-only" {
+	mnt_up create
+	echo first >mnt/first
+	umount mnt
+	mnt_up
+	rm mnt/first
+	echo second >mnt/second
+	umount mnt
+	mnt_up session=1
+	[ "$(ls mnt)" = first ]
+	run touch mnt/x
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Read-only file system"* ]]
+	umount mnt
+	mnt_up
+	[ "$(ls mnt)" = second ]
+}
+
+@test "mount: a closed disc mounts read-only; close at unmount" {
+	mnt_up create,close
+	echo last >mnt/last
+	umount mnt
+	run cds toc disc.img
+	[[ "$output" == *"complete"* || "$output" == *"closed"* || "$output" == *"finalized"* ]]
+	run "$MOUNT_CDSESSION" -o "staging=$PWD/st" disc.img mnt
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"mounting read-only"* ]]
+	[ "$(cat mnt/last)" = last ]
+	run mkdir mnt/d
+	[ "$status" -ne 0 ]
+}
+
+@test "mount: a second mount of the same disc is refused" {
+	mnt_up create
+	mkdir mnt2
+	run "$MOUNT_CDSESSION" -o "staging=$PWD/st" disc.img mnt2
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"in use"* || "$output" == *"busy"* ]]
+	! mountpoint -q mnt2
+}
+
+@test "mount: a disc that got a session elsewhere is refused, nothing lost" {
+	mnt_up create
+	echo s1 >mnt/s1
+	umount mnt
+	mnt_up commit=manual
+	echo staged >mnt/staged
+	umount mnt
+	mkdir other
+	echo o >other/o
+	cds mkimage -M disc.img -o s2.iso other 2>/dev/null
+	cds burn --multi disc.img s2.iso >/dev/null 2>&1
+	run mnt_up
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"holds changes made over the session at LBA 0"*"cdsession staging list, export or discard" ]]
+	run cds staging list --staging st disc.img
+	[[ "$output" == *"A   /staged"* ]]
+}
+
+@test "mount: kill -9 of the daemon during a copy; fsynced data survives" {
+	mnt_up create
+	head -c 2000000 /dev/urandom >big
+	dd if=big of=mnt/synced bs=64k conv=fsync status=none
+	head -c 500000 /dev/urandom >mnt/unsynced
+	pkill -9 -f "mount.cdsession.*$BATS_TEST_TMPDIR"
+	umount -l mnt 2>/dev/null || true
+	sleep 0.5
+	mnt_up
+	cmp big mnt/synced
+	umount mnt
+	mnt_up
+	cmp big mnt/synced
+}
+
+@test "mount: bad usage and bad sources" {
+	run "$MOUNT_CDSESSION" disc.img
+	[ "$status" -eq 2 ]
+	run "$MOUNT_CDSESSION" -o session=x disc.img mnt
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"session="* ]]
+	run "$MOUNT_CDSESSION" /nonexistent mnt
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
+	head -c 100000 /dev/zero >junk.img
+	run "$MOUNT_CDSESSION" junk.img mnt
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
+}
