@@ -1156,6 +1156,12 @@ int fs_run(const struct fs_opts *o)
 		goto out_unmount;
 	if (!o->foreground)
 		cds_log_set_sink(cds_log_syslog_sink, NULL);
+	/* after the fork: the cache's worker thread, the lock's pid */
+	stg_store_mark_pid(fs->st);
+	rc = fs_medium_use_cache(fs->m);
+	if (rc < 0)
+		cds_log(CDS_LOG_WARN, "%s: no read cache: %s", o->source,
+			cds_errmsg(rc));
 	{
 		struct fuse_loop_config cfg = {.clone_fd = 0,
 					       .max_idle_threads = 10};

@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/sector.h"
+#include "fs/cache.h"
 #include "iso/node.h"
 #include "iso/reader.h"
 #include "mmc/drive.h"
@@ -19,6 +20,7 @@ void fs_medium_close(struct fs_medium *m)
 {
 	if (!m)
 		return;
+	cds_source_close(m->cache);
 	cds_source_close(m->src);
 	mmc_drive_close(m->drive);
 	free(m->path);
@@ -102,12 +104,31 @@ int fs_medium_open(const char *path, unsigned flags, struct fs_medium **out)
 	return 0;
 }
 
+static int start_cache(struct fs_medium *m)
+{
+	cds_source_close(m->cache);
+	m->cache = NULL;
+	return fs_cache_new(m->src, 0, FS_CACHE_ASYNC, &m->cache);
+}
+
+int fs_medium_use_cache(struct fs_medium *m)
+{
+	m->want_cache = true;
+	return start_cache(m);
+}
+
 int fs_medium_refresh(struct fs_medium *m)
 {
-	/* the source's size is the lead-out of the last session: new one */
+	/* the source's size is the lead-out of the last session: new one,
+	 * and a new cache over it (what it holds is still right, but it
+	 * borrows the old source) */
+	cds_source_close(m->cache);
+	m->cache = NULL;
 	cds_source_close(m->src);
 	m->src = NULL;
 	int rc = mmc_drive_source(m->drive, &m->src);
+	if (rc == 0 && m->want_cache)
+		rc = start_cache(m);
 	if (rc == 0)
 		rc = identify(m, m->path, m->blank_ok);
 	return rc < 0 ? cds_error_wrap(rc, "%s", m->path) : 0;
@@ -134,6 +155,7 @@ int fs_medium_read_file(void *ctx, const struct iso_node *n, uint64_t off,
 			void *buf, size_t len)
 {
 	struct fs_medium *m = ctx;
+	struct cds_source *src = m->cache ? m->cache : m->src;
 	uint8_t sec[SECTOR];
 	uint8_t *p = buf;
 	uint64_t ext_off = 0; /* file offset where extent i begins */
@@ -157,12 +179,12 @@ int fs_medium_read_file(void *ctx, const struct iso_node *n, uint64_t off,
 				    (uint32_t)((len < end - off ? len
 								: end - off) /
 					       SECTOR);
-				int rc = cds_source_read(m->src, lba, count, p);
+				int rc = cds_source_read(src, lba, count, p);
 				if (rc < 0)
 					return rc;
 				take = (size_t)count * SECTOR;
 			} else {
-				int rc = cds_source_read(m->src, lba, 1, sec);
+				int rc = cds_source_read(src, lba, 1, sec);
 				if (rc < 0)
 					return rc;
 				memcpy(p, sec + at, take);

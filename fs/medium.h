@@ -33,6 +33,8 @@ struct fs_medium {
 	char tag[ISO_WRITER_TAG_MAX + 1];  /* its tag, "" when none */
 	char *path;
 	bool blank_ok;
+	struct cds_source *cache; /* in front of src for file data, or NULL */
+	bool want_cache;
 };
 
 /* fs_medium_open() flags */
@@ -49,6 +51,11 @@ int fs_medium_open(const char *path, unsigned flags, struct fs_medium **out);
 /* Read the sessions and identity again (after a burn). */
 int fs_medium_refresh(struct fs_medium *m);
 void fs_medium_close(struct fs_medium *m);
+
+/* Read files through a sector cache with read-ahead (fs/cache.h), from now
+ * on and after every refresh.  Call it after a daemon's fork: the cache
+ * may run a thread. */
+int fs_medium_use_cache(struct fs_medium *m);
 
 /* The whole tree of the session at @start (the caller frees it). */
 int fs_medium_read_tree(struct fs_medium *m, uint32_t start,

@@ -111,8 +111,7 @@ int stg_store_open(const char *dir, struct stg_store **out)
 {
 	struct stg_store *s;
 	struct stat st;
-	char pid[32];
-	int rc, n;
+	int rc;
 
 	*out = NULL;
 	rc = make_dirs(dir);
@@ -177,16 +176,23 @@ int stg_store_open(const char *dir, struct stg_store **out)
 		}
 		goto fail;
 	}
-	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	/* Only informational: a failure here does not matter. */
-	if (ftruncate(s->lockfd, 0) < 0 ||
-	    pwrite(s->lockfd, pid, (size_t)n, 0) != n)
-		(void)0;
+	stg_store_mark_pid(s);
 	*out = s;
 	return 0;
 fail:
 	stg_store_close(s);
 	return rc;
+}
+
+void stg_store_mark_pid(struct stg_store *s)
+{
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+
+	/* Only informational: a failure here does not matter. */
+	if (ftruncate(s->lockfd, 0) < 0 ||
+	    pwrite(s->lockfd, pid, (size_t)n, 0) != n)
+		(void)0;
 }
 
 void stg_store_close(struct stg_store *s)

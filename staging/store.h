@@ -23,6 +23,11 @@ struct stg_store;
  */
 int stg_store_open(const char *dir, struct stg_store **out);
 
+/* Write the calling process's pid into the lock file again (after a fork:
+ * a daemon keeps the lock across fork(), flock(2) locks belong to the open
+ * file, but the pid to name is the child's). */
+void stg_store_mark_pid(struct stg_store *s);
+
 /* Release the lock and free.  NULL is allowed. */
 void stg_store_close(struct stg_store *s);
 
