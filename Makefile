@@ -146,7 +146,8 @@ install: all
 	install -m 755 $(B)/cdsession-fix $(DESTDIR)$(SBINDIR)/cdsession-fix
 	install -m 755 $(B)/sbin/mount.cdsession $(DESTDIR)$(SBINDIR)/mount.cdsession
 	install -m 644 man/cdsession.1 $(DESTDIR)$(PREFIX)/share/man/man1/
-	install -m 644 man/cdsession-fix.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 man/cdsession-fix.8 man/mount.cdsession.8 \
+		$(DESTDIR)$(PREFIX)/share/man/man8/
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
