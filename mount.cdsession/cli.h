@@ -78,6 +78,9 @@ int cmd_staging(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
 int cmd_umount(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+/* cdsession status of a device (not mounted): medium and what is staged;
+ * @dir is --staging or NULL.  0 or a negative errno with a message. */
+int staging_status(const char *device, const char *dir);
 /* not in the usage: lists a session as our reader sees it, for tests */
 int cmd_lsiso(int argc, char **argv);
 /* not in the usage: applies staging operations from stdin, for tests */

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,20 +192,40 @@ int cmd_umount(int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
+static int status_opt(int c, void *ctx)
+{
+	const char **dir = ctx;
+
+	if (c != 's')
+		return -1;
+	*dir = optarg;
+	return 0;
+}
+
 int cmd_status(int argc, char **argv)
 {
-	const char *dir;
+	static const struct option opts[] = {
+	    {"staging", required_argument, NULL, 's'}, {0}};
+	const char *path, *sdir = NULL;
 	char st[2048], total[32], avail[32];
 	struct statvfs sv;
-	int rc = mount_cmd_args("status", argc, argv, &dir);
+	struct stat sb;
+	int rc =
+	    cli_parse_options("status", argc, argv, opts, status_opt, &sdir, 1);
 
 	if (rc >= 0)
 		return rc;
-	rc = read_status(dir, st, sizeof(st));
+	path = optind < argc ? argv[optind] : NULL;
+	/* a device or a virtual disc: not mounted (or not by us) */
+	if (!path || stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+		rc = staging_status(path, sdir);
+		return rc < 0 ? cli_fail(rc) : CLI_EXIT_OK;
+	}
+	rc = read_status(path, st, sizeof(st));
 	if (rc < 0)
 		return cli_fail(rc);
-	printf("mount: %s\n%s", dir, st);
-	if (statvfs(dir, &sv) == 0) {
+	printf("mount: %s\n%s", path, st);
+	if (statvfs(path, &sv) == 0) {
 		cli_human_size((uint64_t)sv.f_blocks * sv.f_frsize, total,
 			       sizeof(total));
 		cli_human_size((uint64_t)sv.f_bavail * sv.f_frsize, avail,

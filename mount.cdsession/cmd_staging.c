@@ -784,3 +784,66 @@ int cmd_staging(int argc, char **argv)
 	staged_close(&s);
 	return rc < 0 ? cli_fail(rc) : CLI_EXIT_OK;
 }
+
+/* ---- cdsession status DEVICE ---- */
+
+int staging_status(const char *device, const char *dir)
+{
+	struct staged s = {0};
+	struct mmc_disc disc;
+	char cap[32], avail[32];
+	int rc = staged_open(&s, device, dir);
+
+	if (rc == 0)
+		rc = mmc_drive_disc(s.m->drive, &disc);
+	if (rc < 0)
+		goto out;
+	cli_human_size((uint64_t)disc.capacity * 2048, cap, sizeof(cap));
+	cli_human_size((uint64_t)(disc.nwa_valid ? disc.free_blocks : 0) * 2048,
+		       avail, sizeof(avail));
+	printf("device: %s\nmedium: %s, %u session%s%s\n",
+	       device ? device : "(default burner)", disc.media_name,
+	       s.m->nsessions, s.m->nsessions == 1 ? "" : "s",
+	       disc.status == MMC_DISC_COMPLETE ? ", closed" : "");
+	printf("last session: LBA %" PRIu32 "%s%s\ncapacity: %s\nfree: %s\n",
+	       s.m->last_start, s.m->tag[0] ? ", tag " : "", s.m->tag, cap,
+	       avail);
+	printf("staging: %s\n", s.dir);
+	if (!s.exists || s.si.state == STG_STATE_EMPTY) {
+		printf("pending: nothing staged\n");
+		goto out;
+	}
+	struct walk w;
+	rc = staged_load(&s);
+	if (rc == 0)
+		rc = collect(&s, &w);
+	if (rc < 0)
+		goto out;
+	uint64_t bytes = 0;
+	for (size_t i = 0; i < w.nch; i++) {
+		struct stg_attr a;
+		bool counted = false;
+		if ((w.ch[i].flags[0] != 'A' && !strchr(w.ch[i].flags, 'M')) ||
+		    stg_getattr(s.ov, w.ch[i].ino, &a) || !S_ISREG(a.mode))
+			continue;
+		/* hard links: one inode's data once */
+		for (size_t k = 0; a.nlink > 1 && k < i && !counted; k++)
+			counted = w.ch[k].ino == w.ch[i].ino;
+		if (!counted)
+			bytes += a.size;
+	}
+	cli_human_size(bytes, cap, sizeof(cap));
+	printf("pending: %zu change%s, %s of new data%s\n", w.nch,
+	       w.nch == 1 ? "" : "s", cap,
+	       s.si.state == STG_STATE_STALE
+		   ? " (CONFLICT: staged over an older session; see "
+		     "cdsession staging list)"
+	       : s.si.state == STG_STATE_BURNT
+		   ? " (already in the last session; released at the next "
+		     "mount)"
+		   : "");
+	walk_free(&w);
+out:
+	staged_close(&s);
+	return rc;
+}

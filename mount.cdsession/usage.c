@@ -30,9 +30,9 @@ static const struct usage usages[] = {
      "burn what is staged on the mounted disc as a new session now"},
     {"umount", "umount MOUNTPOINT",
      "sync, then unmount (returns when the session is on the disc)"},
-    {"status", "status MOUNTPOINT",
-     "the mounted disc: commit state and progress, last session, free "
-     "space"},
+    {"status", "status [--staging DIR] MOUNTPOINT|DEVICE",
+     "commit state and progress, last session, free space, what is "
+     "staged"},
     {"staging",
      "staging list [--staging DIR] [DEVICE] | list --all |\n"
      "          export [--staging DIR] [DEVICE] DEST |\n"

@@ -207,3 +207,18 @@ expected_changes() {
 	[ "$status" -eq 1 ]
 	[ "${#lines[@]}" -eq 1 ]
 }
+
+@test "status DEVICE: the medium and what is staged" {
+	run cds status --staging st disc.img
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"medium: CD-R, 1 session"* ]]
+	[[ "$output" == *"pending: nothing staged"* ]]
+	stage_some
+	run cds status --staging st disc.img
+	# f.txt (6 bytes) and k (2 bytes, two names)
+	[[ "$output" == *"pending: 9 changes, 8 B of new data"* ]]
+	add_foreign_session
+	run cds status --staging st disc.img
+	[[ "$output" == *"medium: CD-R, 2 sessions"* ]]
+	[[ "$output" == *"(CONFLICT: staged over an older session"* ]]
+}
