@@ -47,6 +47,7 @@ struct fs {
 	bool ro;
 	char tmp_store[64]; /* read-only mounts stage nowhere: a temp dir */
 	char loop[32];	    /* the loop device standing for a disc file */
+	int loopfd;	    /* held until the mount holds the device */
 
 	pthread_t syncer;
 	bool syncer_running, stop;
@@ -701,6 +702,10 @@ static int do_commit(struct fs *fs, bool close_disc)
 		cds_log(CDS_LOG_ERR, "%s: commit failed: %s", fs->o.source,
 			cds_errmsg(rc));
 	} else if (res.burnt) {
+		/* a staging= directory a blank disc used is that disc's now
+		 * (a default directory is named after the disc id anyway) */
+		if (fs->o.staging)
+			(void)stg_store_claim(fs->st, fs->m->disc_id);
 		set_state(fs, close_disc ? "closed" : "idle",
 			  "session at LBA %" PRIu32 " (%" PRIu32
 			  " blocks, tag %s) burnt and verified",
@@ -999,6 +1004,8 @@ static int fs_open_state(struct fs *fs)
 			return rc;
 	}
 	rc = stg_store_open(dir, &fs->st);
+	if (rc == 0 && !fs->ro)
+		rc = stg_store_claim(fs->st, fs->m->disc_id);
 	if (rc == 0 && !fs->ro) {
 		bool released = false;
 		rc = fs_recover(fs->m, fs->st, &released);
@@ -1027,53 +1034,60 @@ static int fs_open_state(struct fs *fs)
 	return rc;
 }
 
-/*
- * A loop device over the virtual disc file @path, detached by
- * the kernel when the mount lets go of it (autoclear), into @dev.  With a
- * block device behind it the mount is "fuseblk", and then the kernel's
- * umount waits for our destroy, that is for the commit.
- */
-static int loop_device(const char *path, char *dev, size_t cap)
+/* Bind free loop device number @nr to @file; 0, -EBUSY (taken or held:
+ * try another) or another error. */
+static int bind_loop(int nr, int file, char *dev, size_t cap, int *loop)
 {
-	int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC), rc = 0;
-	int file = -1, loop = -1;
+	snprintf(dev, cap, "/dev/loop%d", nr);
+	*loop = open(dev, O_RDWR | O_CLOEXEC);
+	if (*loop < 0)
+		return errno == ENOENT ? -EBUSY : -errno;
+	/* writable: the kernel refuses a rw mount of a read-only device
+	 * (EACCES); it never writes to it, FUSE does no block I/O */
+	struct loop_config lc = {.fd = (__u32)file};
+	lc.info.lo_flags = LO_FLAGS_AUTOCLEAR;
+	if (ioctl(*loop, LOOP_CONFIGURE, &lc) == 0)
+		return 0;
+	int err = errno;
+	close(*loop);
+	*loop = -1;
+	return -err;
+}
 
+/*
+ * A loop device over the virtual disc file @path into @dev, its
+ * descriptor in *@loop: keep it open until the mount holds the device,
+ * since autoclear detaches the device at its last close.  With a block
+ * device behind it the mount is "fuseblk", and then the kernel's umount
+ * waits for our destroy, that is for the commit.  The lowest free number
+ * may still be held by a lazily unmounted filesystem (EBUSY): then
+ * numbers above are added until one binds.
+ */
+static int loop_device(const char *path, char *dev, size_t cap, int *loop)
+{
+	int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC), rc;
+	int file = -1;
+
+	*loop = -1;
 	if (ctl < 0)
 		return cds_error(-errno, "/dev/loop-control: %s",
 				 strerror(errno));
 	file = open(path, O_RDWR | O_CLOEXEC);
-	if (file < 0)
+	if (file < 0) {
 		rc = cds_error(-errno, "%s: %s", path, strerror(errno));
-	for (int tries = 0; tries < 8 && !rc; tries++) {
-		int nr = ioctl(ctl, LOOP_CTL_GET_FREE);
-		if (nr < 0) {
-			rc = cds_error(-errno, "no free loop device: %s",
-				       strerror(errno));
-			break;
-		}
-		snprintf(dev, cap, "/dev/loop%d", nr);
-		loop = open(dev, O_RDWR | O_CLOEXEC);
-		if (loop < 0) {
-			rc = cds_error(-errno, "%s: %s", dev, strerror(errno));
-			break;
-		}
-		struct loop_config lc = {.fd = (__u32)file};
-		/* writable: the kernel refuses a rw mount of a read-only
-		 * device (EACCES); it never writes to it, FUSE does no I/O */
-		lc.info.lo_flags = LO_FLAGS_AUTOCLEAR;
-		if (ioctl(loop, LOOP_CONFIGURE, &lc) == 0)
-			break;
-		if (errno != EBUSY) /* else another process took it: again */
-			rc = cds_error(-errno, "loop device for %s: %s", path,
-				       strerror(errno));
-		close(loop);
-		loop = -1;
+		goto out;
 	}
-	if (!rc && loop < 0)
-		rc = cds_error(-EBUSY, "no free loop device for %s", path);
-	/* the mount holds the device from now on; autoclear detaches it */
-	if (loop >= 0)
-		close(loop);
+	int nr = ioctl(ctl, LOOP_CTL_GET_FREE);
+	rc = nr < 0 ? -errno : bind_loop(nr, file, dev, cap, loop);
+	for (int k = nr < 0 ? 0 : nr + 1; rc == -EBUSY && k < 256; k++) {
+		if (ioctl(ctl, LOOP_CTL_ADD, k) < 0 && errno != EEXIST)
+			continue;
+		rc = bind_loop(k, file, dev, cap, loop);
+	}
+	if (rc < 0)
+		rc = cds_error(rc, "no loop device for %s: %s", path,
+			       strerror(-rc));
+out:
 	if (file >= 0)
 		close(file);
 	close(ctl);
@@ -1091,8 +1105,8 @@ static int fuse_args_for(struct fs *fs, struct fuse_args *args)
 	/* as root: a block device behind the mount (see loop_device) */
 	if (geteuid() == 0 && stat(o->source, &sb) == 0) {
 		if (S_ISREG(sb.st_mode)) {
-			int rc =
-			    loop_device(o->source, fs->loop, sizeof(fs->loop));
+			int rc = loop_device(o->source, fs->loop,
+					     sizeof(fs->loop), &fs->loopfd);
 			if (rc < 0)
 				return rc;
 			fsname = fs->loop;
@@ -1133,6 +1147,7 @@ int fs_run(const struct fs_opts *o)
 		return 1;
 	}
 	fs->o = *o;
+	fs->loopfd = -1;
 	pthread_mutex_init(&fs->lock, NULL);
 	pthread_mutex_init(&fs->status_lock, NULL);
 	pthread_cond_init(&fs->wake, NULL);
@@ -1152,6 +1167,10 @@ int fs_run(const struct fs_opts *o)
 		goto out;
 	if (fuse_session_mount(se, o->mountpoint))
 		goto out_signals;
+	if (fs->loopfd >= 0) {
+		close(fs->loopfd); /* the mount holds it now (autoclear) */
+		fs->loopfd = -1;
+	}
 	if (fuse_daemonize(o->foreground))
 		goto out_unmount;
 	if (!o->foreground)
@@ -1180,6 +1199,8 @@ out:
 		status = 1;
 	pthread_mutex_unlock(&fs->status_lock);
 	fuse_opt_free_args(&args);
+	if (fs->loopfd >= 0)
+		close(fs->loopfd); /* never mounted: autoclear detaches it */
 	fs_free(fs);
 	return status;
 }

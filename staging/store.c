@@ -216,3 +216,44 @@ int stg_store_dirfd(const struct stg_store *s)
 {
 	return s->dirfd;
 }
+
+#define DISC_NAME "disc"
+
+int stg_store_claim(struct stg_store *s, const char *disc_id)
+{
+	char have[80] = "";
+	int fd = openat(s->dirfd, DISC_NAME, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		ssize_t n = read(fd, have, sizeof(have) - 1);
+		close(fd);
+		have[n > 0 ? n : 0] = '\0';
+		have[strcspn(have, "\n")] = '\0';
+	} else if (errno != ENOENT) {
+		return cds_error(-errno, "%s/" DISC_NAME ": %s", s->dir,
+				 strerror(errno));
+	}
+	if (strcmp(have, disc_id) == 0)
+		return 0;
+	/* a blank disc's store becomes the disc's once it has a session */
+	if (have[0] && strcmp(have, "blank") != 0)
+		return cds_error(-EXDEV,
+				 "staging directory %s belongs to disc %s, not "
+				 "to this disc (%s)",
+				 s->dir, have, disc_id);
+	char tmp[] = DISC_NAME ".tmp", line[80];
+	int n = snprintf(line, sizeof(line), "%s\n", disc_id);
+	fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		    0600);
+	if (fd < 0)
+		return cds_error(-errno, "%s/%s: %s", s->dir, tmp,
+				 strerror(errno));
+	int rc = write(fd, line, (size_t)n) == n && fsync(fd) == 0 ? 0 : -errno;
+	close(fd);
+	if (rc == 0 && renameat(s->dirfd, tmp, s->dirfd, DISC_NAME))
+		rc = -errno;
+	if (rc == 0 && fsync(s->dirfd))
+		rc = -errno;
+	return rc ? cds_error(rc, "%s/" DISC_NAME ": %s", s->dir, strerror(-rc))
+		  : 0;
+}

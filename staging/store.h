@@ -28,6 +28,16 @@ int stg_store_open(const char *dir, struct stg_store **out);
  * file, but the pid to name is the child's). */
 void stg_store_mark_pid(struct stg_store *s);
 
+/*
+ * Tie the store to the disc @disc_id (DIR/disc holds it): 0 when it is
+ * that disc's or nobody's yet (then it becomes @disc_id's), also when it
+ * was a blank disc's ("blank") and the disc now has a session; -EXDEV
+ * "staging directory DIR belongs to disc X, not to this disc (Y)" else,
+ * so that -o staging= pointing at another disc's changes never applies
+ * them here.
+ */
+int stg_store_claim(struct stg_store *s, const char *disc_id);
+
 /* Release the lock and free.  NULL is allowed. */
 void stg_store_close(struct stg_store *s);
 
