@@ -48,6 +48,7 @@ struct fs {
 	char tmp_store[64]; /* read-only mounts stage nowhere: a temp dir */
 	char loop[32];	    /* the loop device standing for a disc file */
 	int loopfd;	    /* held until the mount holds the device */
+	bool blkdev;	    /* a fuseblk mount: umount waits for destroy */
 
 	pthread_t syncer;
 	bool syncer_running, stop;
@@ -1094,7 +1095,7 @@ out:
 	return rc;
 }
 
-static int fuse_args_for(struct fs *fs, struct fuse_args *args)
+static int fuse_args_for(struct fs *fs, struct fuse_args *args, bool try_blk)
 {
 	char opts[PATH_MAX + 512];
 	const struct fs_opts *o = &fs->o;
@@ -1103,18 +1104,19 @@ static int fuse_args_for(struct fs *fs, struct fuse_args *args)
 	struct stat sb;
 
 	/* as root: a block device behind the mount (see loop_device) */
-	if (geteuid() == 0 && stat(o->source, &sb) == 0) {
+	if (try_blk && geteuid() == 0 && stat(o->source, &sb) == 0) {
 		if (S_ISREG(sb.st_mode)) {
 			int rc = loop_device(o->source, fs->loop,
 					     sizeof(fs->loop), &fs->loopfd);
-			if (rc < 0)
-				return rc;
-			fsname = fs->loop;
-			blkdev = true;
+			if (rc == 0) {
+				fsname = fs->loop;
+				blkdev = true;
+			}
 		} else if (S_ISBLK(sb.st_mode)) {
 			blkdev = true;
 		}
 	}
+	fs->blkdev = blkdev;
 	int n = snprintf(
 	    opts, sizeof(opts),
 	    "fsname=%s,subtype=cdsession,default_permissions%s%s%s%s%s", fsname,
@@ -1154,23 +1156,39 @@ int fs_run(const struct fs_opts *o)
 	snprintf(fs->state, sizeof(fs->state), "idle");
 
 	rc = fs_open_state(fs);
-	if (rc == 0)
-		rc = fuse_args_for(fs, &args);
+	for (bool try_blk = true; rc == 0;) {
+		rc = fuse_args_for(fs, &args, try_blk);
+		if (rc < 0)
+			break;
+		se = fuse_session_new(&args, &ops, sizeof(ops), fs);
+		if (!se)
+			goto out; /* libfuse said why */
+		if (fuse_session_mount(se, o->mountpoint) == 0)
+			break;
+		fuse_session_destroy(se);
+		se = NULL;
+		if (fs->loopfd >= 0)
+			close(fs->loopfd);
+		fs->loopfd = -1;
+		fuse_opt_free_args(&args);
+		if (!fs->blkdev)
+			goto out; /* libfuse said why */
+		try_blk = false;
+	}
 	if (rc < 0) {
 		fprintf(stderr, "mount.cdsession: %s\n", cds_errmsg(rc));
 		goto out;
 	}
-	se = fuse_session_new(&args, &ops, sizeof(ops), fs);
-	if (!se)
-		goto out; /* libfuse said why */
-	if (fuse_set_signal_handlers(se))
-		goto out;
-	if (fuse_session_mount(se, o->mountpoint))
-		goto out_signals;
+	if (geteuid() == 0 && !fs->blkdev)
+		fprintf(stderr, "mount.cdsession: no block device mount "
+				"here: umount will not wait for the burn (use "
+				"cdsession umount)\n");
 	if (fs->loopfd >= 0) {
 		close(fs->loopfd); /* the mount holds it now (autoclear) */
 		fs->loopfd = -1;
 	}
+	if (fuse_set_signal_handlers(se))
+		goto out_unmount;
 	if (fuse_daemonize(o->foreground))
 		goto out_unmount;
 	if (!o->foreground)
@@ -1188,7 +1206,6 @@ int fs_run(const struct fs_opts *o)
 	}
 out_unmount:
 	fuse_session_unmount(se);
-out_signals:
 	fuse_remove_signal_handlers(se);
 out:
 	if (se)
