@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/sector.h"
 #include "fs/medium.h"
+#include "iso/closing.h"
 #include "iso/node.h"
 #include "iso/reader.h"
 #include "iso/writer.h"
@@ -759,4 +760,81 @@ int fs_recover(struct fs_medium *m, struct stg_store *st, bool *released)
 	default:
 		return 0;
 	}
+}
+
+/* ---- closing the disc ---- */
+
+/* An appendable disc whose last session is already closed: write a final
+ * session repeating the previous tree (see iso/closing.h). */
+static int close_with_final_session(struct mmc_drive *d)
+{
+	struct mmc_burn_opts bo = {.multi = false};
+	struct cds_source *src = NULL;
+	struct mmc_burn *b = NULL;
+	uint32_t last, next;
+	uint8_t *buf = NULL;
+	int rc;
+
+	rc = mmc_drive_msinfo(d, &last, &next);
+	if (rc < 0)
+		return rc;
+	buf = malloc((size_t)MMC_CD_MIN_TRACK * CDS_SECTOR_SIZE);
+	if (!buf)
+		return -ENOMEM;
+	rc = mmc_drive_source(d, &src);
+	if (rc < 0)
+		goto out;
+	rc = mmc_burn_begin(d, &bo, MMC_CD_MIN_TRACK, &b);
+	if (rc < 0)
+		goto out;
+	rc = iso_closing_session(src, last, mmc_burn_start_lba(b),
+				 MMC_CD_MIN_TRACK, buf);
+	if (rc == 0)
+		rc = mmc_burn_write(b, buf, MMC_CD_MIN_TRACK);
+	if (rc < 0) {
+		mmc_burn_abort(b);
+		goto out;
+	}
+	rc = mmc_burn_finish(b);
+out:
+	cds_source_close(src);
+	free(buf);
+	return rc;
+}
+
+int fs_close_disc(struct mmc_drive *d, bool *already)
+{
+	struct mmc_disc *disc = calloc(1, sizeof(*disc));
+	int rc;
+
+	*already = false;
+	if (!disc)
+		return -ENOMEM;
+	rc = mmc_drive_disc(d, disc);
+	if (rc < 0)
+		goto out;
+	switch (disc->status) {
+	case MMC_DISC_COMPLETE:
+		*already = true;
+		goto out;
+	case MMC_DISC_EMPTY:
+		rc = cds_error(-EINVAL, "the disc is blank: there is no "
+					"session to close");
+		goto out;
+	case MMC_DISC_INCOMPLETE:
+		break;
+	default:
+		rc = cds_error(-EMEDIUMTYPE,
+			       "%s discs have no sessions to close",
+			       disc->media_name);
+		goto out;
+	}
+	/* the drive layer refuses a session holding a damaged track */
+	if (disc->last_session_state == MMC_SESSION_INCOMPLETE)
+		rc = mmc_drive_close_session(d, false);
+	else
+		rc = close_with_final_session(d);
+out:
+	free(disc);
+	return rc;
 }

@@ -83,4 +83,14 @@ int fs_commit(struct fs_medium *m, struct stg_store *st,
  */
 int fs_recover(struct fs_medium *m, struct stg_store *st, bool *released);
 
+/*
+ * Close (finalize) the disc in @d, as cdrecord -fix: an open session is
+ * closed; an appendable disc whose sessions are all closed gets a final
+ * session repeating the last tree (iso/closing.h), since a CD-R cannot
+ * close an empty session.  *@already when it was closed before.  A blank
+ * disc: -EINVAL with a message.
+ */
+struct mmc_drive;
+int fs_close_disc(struct mmc_drive *d, bool *already);
+
 #endif

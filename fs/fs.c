@@ -805,11 +805,45 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t nr, const char *name,
 		fuse_reply_buf(req, buf, len);
 }
 
+/* cdsession-fix MOUNTPOINT: the last session now (with fs->lock held). */
+static int close_disc(struct fs *fs)
+{
+	bool already = false;
+	int rc;
+
+	if (fs->ro)
+		return -EROFS;
+	rc = do_commit(fs, true);
+	if (rc < 0 || fs->ro)
+		return rc; /* failed, or burnt as the last session */
+	/* nothing was staged: close the disc as it is */
+	rc = fs_close_disc(fs->m->drive, &already);
+	if (rc == 0)
+		rc = fs_medium_refresh(fs->m);
+	if (rc < 0) {
+		set_state(fs, "failed", "closing the disc failed: %s",
+			  cds_errmsg(rc));
+		return rc;
+	}
+	fs->ro = true;
+	set_state(fs, "closed", "the disc is closed (finalized)");
+	return 0;
+}
+
 static void op_setxattr(fuse_req_t req, fuse_ino_t nr, const char *name,
 			const char *value, size_t size, int flags)
 {
-	(void)nr, (void)name, (void)value, (void)size, (void)flags;
-	fuse_reply_err(req, ENOTSUP); /* Rock Ridge has no xattrs */
+	struct fs *fs = fs_of(req);
+	(void)value, (void)size, (void)flags;
+
+	if (nr != FUSE_ROOT_ID || strcmp(name, FS_CLOSE_XATTR) != 0) {
+		fuse_reply_err(req, ENOTSUP); /* Rock Ridge has no xattrs */
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	int rc = fs->ov ? close_disc(fs) : -ESTALE;
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_err(req, rc < 0 ? -rc : 0);
 }
 
 static void op_listxattr(fuse_req_t req, fuse_ino_t nr, size_t size)

@@ -26,6 +26,10 @@
 #include <stdbool.h>
 
 #define FS_STATUS_XATTR "user.cdsession.status"
+/* setxattr() of it on the root: burn what is staged as the disc's last
+ * session, or close the disc when nothing is (cdsession-fix MOUNTPOINT);
+ * the mount is read-only afterwards. */
+#define FS_CLOSE_XATTR "user.cdsession.close"
 
 struct fs_opts {
 	const char *source; /* device node or virtual disc file */

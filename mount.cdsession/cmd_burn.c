@@ -5,12 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "common/error.h"
 #include "common/sector.h"
-#include "iso/closing.h"
+#include "fs/commit.h"
+#include "fs/fs.h"
 #include "mmc/drive.h"
 
 /* Image bytes read per step: large enough to keep syscalls rare. */
@@ -171,48 +173,35 @@ out:
 	return rc < 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
 
-/* An appendable disc whose last session is already closed: write a final
- * session repeating the previous tree (see iso/closing.h). */
-static int close_with_final_session(struct mmc_drive *d)
+/* cdsession-fix MOUNTPOINT: the daemon burns what is staged as the last
+ * session, or closes the disc (fs/fs.h, FS_CLOSE_XATTR). */
+static int fix_mount(const char *dir)
 {
-	struct mmc_burn_opts bo = {.multi = false};
-	struct cds_source *src = NULL;
-	struct mmc_burn *b = NULL;
-	uint32_t last, next;
-	uint8_t *buf = NULL;
-	int rc;
-
-	rc = mmc_drive_msinfo(d, &last, &next);
-	if (rc < 0)
-		return rc;
-	buf = malloc((size_t)MMC_CD_MIN_TRACK * CDS_SECTOR_SIZE);
-	if (!buf)
-		return -ENOMEM;
-	rc = mmc_drive_source(d, &src);
-	if (rc < 0)
-		goto out;
-	rc = mmc_burn_begin(d, &bo, MMC_CD_MIN_TRACK, &b);
-	if (rc < 0)
-		goto out;
-	rc = iso_closing_session(src, last, mmc_burn_start_lba(b),
-				 MMC_CD_MIN_TRACK, buf);
-	if (rc == 0)
-		rc = mmc_burn_write(b, buf, MMC_CD_MIN_TRACK);
-	if (rc < 0) {
-		mmc_burn_abort(b);
-		goto out;
+	if (setxattr(dir, FS_CLOSE_XATTR, "1", 1, 0) == 0) {
+		char st[2048];
+		ssize_t n = getxattr(dir, FS_STATUS_XATTR, st, sizeof(st) - 1);
+		const char *last =
+		    n > 0 ? (st[n] = '\0', strstr(st, "last: ")) : NULL;
+		if (last)
+			printf("%.*s\n", (int)strcspn(last + 6, "\n"),
+			       last + 6);
+		return 0;
 	}
-	rc = mmc_burn_finish(b);
-out:
-	cds_source_close(src);
-	free(buf);
-	return rc;
+	if (errno == ENOTSUP || errno == ENODATA)
+		return cds_error(
+		    -ENOTSUP, "%s is not the root of a cdsession mount", dir);
+	return cds_error(-errno,
+			 "%s: closing the disc failed: %s (see "
+			 "cdsession status)",
+			 dir, strerror(errno));
 }
 
 int cmd_fix(int argc, char **argv)
 {
 	struct mmc_drive *d = NULL;
-	struct mmc_disc *disc;
+	const char *dev;
+	struct stat sb;
+	bool already = false;
 	int rc;
 
 	rc = cli_parse_options(strcmp(cli_progname, "cdsession-fix") == 0
@@ -221,45 +210,20 @@ int cmd_fix(int argc, char **argv)
 			       argc, argv, NULL, NULL, NULL, 1);
 	if (rc >= 0)
 		return rc;
-	disc = calloc(1, sizeof(*disc));
-	if (!disc)
-		return cli_fail(-ENOMEM);
-	rc = cli_open_drive(optind < argc ? argv[optind] : NULL, 0, &d);
+	dev = optind < argc ? argv[optind] : NULL;
+	if (dev && stat(dev, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		rc = fix_mount(dev);
+		return rc < 0 ? cli_fail(rc) : CLI_EXIT_OK;
+	}
+	rc = cli_open_drive(dev, 0, &d);
 	if (rc < 0)
-		goto out;
-	rc = mmc_drive_disc(d, disc);
+		return CLI_EXIT_FAIL;
+	rc = fs_close_disc(d, &already);
+	mmc_drive_close(d);
 	if (rc < 0)
-		goto fail;
-	switch (disc->status) {
-	case MMC_DISC_COMPLETE:
+		return cli_fail(rc);
+	if (already)
 		fprintf(stderr, "%s: the disc is already closed (finalized)\n",
 			cli_progname);
-		goto out;
-	case MMC_DISC_EMPTY:
-		rc = cds_error(-EINVAL, "the disc is blank: there is no "
-					"session to close");
-		goto fail;
-	case MMC_DISC_INCOMPLETE:
-		break;
-	default:
-		rc = cds_error(-EMEDIUMTYPE,
-			       "%s discs have no sessions to "
-			       "close",
-			       disc->media_name);
-		goto fail;
-	}
-	/* the drive layer refuses a session holding a damaged track */
-	if (disc->last_session_state == MMC_SESSION_INCOMPLETE)
-		rc = mmc_drive_close_session(d, false);
-	else
-		rc = close_with_final_session(d);
-	if (rc < 0)
-		goto fail;
-	goto out;
-fail:
-	cli_fail(rc);
-out:
-	mmc_drive_close(d);
-	free(disc);
-	return rc < 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+	return CLI_EXIT_OK;
 }

@@ -21,7 +21,8 @@ static const struct usage usages[] = {
     {"blank", "blank [--fast|--all] [DEVICE]",
      "erase a CD-RW (--fast: TOC only, the default)"},
     {"eject", "eject [DEVICE]", "unlock and open the tray"},
-    {"fix", "fix [DEVICE]", "close (finalize) the disc, as cdsession-fix"},
+    {"fix", "fix [DEVICE|MOUNTPOINT]",
+     "close (finalize) the disc, as cdsession-fix"},
     {"mkimage",
      "mkimage [-C last,next] [-M DEVICE|FILE] [-V VOLID] [--tag TAG] "
      "-o OUT|- PATH...",
@@ -46,9 +47,10 @@ void cli_usage(FILE *f, const char *cmd)
 	size_t i;
 
 	if (cmd && strcmp(cmd, "cdsession-fix") == 0) {
-		fprintf(f, "usage: cdsession-fix [DEVICE]\n"
+		fprintf(f, "usage: cdsession-fix [DEVICE|MOUNTPOINT]\n"
 			   "close (finalize) the disc: no more sessions can "
-			   "be written\n");
+			   "be written; on a mount, what is staged becomes "
+			   "the last session\n");
 		return;
 	}
 	for (i = 0; i < sizeof(usages) / sizeof(usages[0]); i++) {

@@ -358,3 +358,28 @@ last_session_agrees() {
 	[[ "$output" == *"staging directory $PWD/st belongs to disc CDROM-"*", not to this disc (blank)" ]]
 	! mountpoint -q mnt2
 }
+
+@test "mount: cdsession-fix MOUNTPOINT makes what is staged the last session" {
+	mnt_up create
+	echo last >mnt/last
+	run cds_fix mnt
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"burnt and verified"* ]]
+	run cds toc disc.img
+	[[ "$output" == *"closed (finalized), 1 session"* ]]
+	run touch mnt/more
+	[ "$status" -ne 0 ]
+	[ "$(cat mnt/last)" = last ]
+	umount mnt
+	# nothing staged: the disc is closed as it is
+	cds create disc2.img
+	"$MOUNT_CDSESSION" -o "create,staging=$PWD/st2" disc2.img mnt
+	echo one >mnt/one
+	cds sync mnt
+	run cds_fix mnt
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"the disc is closed"* ]]
+	run cds toc disc2.img
+	[[ "$output" == *"closed (finalized)"* ]]
+	[ "$(cat mnt/one)" = one ]
+}
