@@ -678,9 +678,10 @@ out:
  * crash between closing the track and closing the session) it can be
  * closed, appendable, and the session counts.  A track cut off mid-write
  * is damaged: the emulator, like a CD-R drive, then refuses CLOSE SESSION
- * (05/72/03) and any WRITE behind it (05/21/02), so the disc takes no new
- * session (a CD-RW must be blanked).  That is logged, not an error: the
- * staged changes are intact, and the next commit names the cause.
+ * (05/72/03) and any WRITE behind it (05/21/02), so a CD-R takes no new
+ * session.  That is logged, not an error: the staged changes are intact,
+ * and the next commit names the cause.  A CD-RW's broken session is
+ * blanked (BLANK type 6), and the next commit burns it again.
  */
 static int close_open_session(struct fs_medium *m, bool *pending)
 {
@@ -700,6 +701,19 @@ static int close_open_session(struct fs_medium *m, bool *pending)
 	for (unsigned i = 0; i < disc->ntracks; i++)
 		if (disc->tracks[i].session == last->number &&
 		    (!disc->tracks[i].complete || disc->tracks[i].damaged)) {
+			if (disc->erasable && m->writable) {
+				/* a CD-RW: blank the broken session; what it
+				 * was to hold is still staged */
+				cds_log(
+				    CDS_LOG_WARN,
+				    "%s: track %u was cut off by an "
+				    "interrupted burn; blanking its session",
+				    m->path, disc->tracks[i].number);
+				rc = mmc_drive_blank_session(m->drive);
+				if (rc == 0)
+					rc = fs_medium_refresh(m);
+				goto out;
+			}
 			cds_log(CDS_LOG_WARN,
 				"%s: track %u was cut off by an interrupted "
 				"burn; no session can follow it%s",

@@ -1004,14 +1004,41 @@ static int fs_open_state(struct fs *fs)
 	rc = fs_medium_open(o->source,
 			    FS_MEDIUM_BLANK | (fs->ro ? 0 : FS_MEDIUM_WRITE),
 			    &fs->m);
+	if (rc < 0)
+		return rc;
+	if (!fs->ro) {
+		/* the store and the disc in line first: recovery may close
+		 * or blank what an interrupted commit left open */
+		bool released = false;
+		rc = fs_medium_store_dir(fs->m, o->staging, dir, sizeof(dir));
+		if (rc == 0)
+			rc = stg_store_open(dir, &fs->st);
+		if (rc == 0)
+			rc = stg_store_claim(fs->st, fs->m->disc_id);
+		if (rc == 0)
+			rc = fs_recover(fs->m, fs->st, &released);
+		if (rc == 0 && released)
+			fprintf(stderr,
+				"mount.cdsession: the interrupted commit's "
+				"session is on the disc; its staged copy was "
+				"released\n");
+	}
 	if (rc == 0)
 		rc = mmc_drive_disc(fs->m->drive, &disc);
 	if (rc < 0)
 		return rc;
-	if (!fs->ro && (disc.status == MMC_DISC_COMPLETE || !disc.nwa_valid)) {
+	if (!fs->ro && disc.status == MMC_DISC_COMPLETE) {
 		fprintf(stderr,
-			"mount.cdsession: %s is closed (finalized) or not "
-			"writable: mounting read-only\n",
+			"mount.cdsession: %s is closed (finalized): mounting "
+			"read-only\n",
+			o->source);
+		fs->ro = true;
+	} else if (!fs->ro && !disc.nwa_valid) {
+		/* the staged changes stay visible, to be copied elsewhere */
+		fprintf(stderr,
+			"mount.cdsession: %s cannot take another session: "
+			"mounting read-only (what is staged is shown; see "
+			"cdsession staging export)\n",
 			o->source);
 		fs->ro = true;
 	}
@@ -1024,36 +1051,17 @@ static int fs_open_state(struct fs *fs)
 		if (rc < 0)
 			return rc;
 	}
-
-	if (fs->ro) {
+	if (!fs->st) {
 		/* nothing is staged on a read-only mount: a throw-away store */
 		snprintf(fs->tmp_store, sizeof(fs->tmp_store),
 			 "/tmp/cdsession-ro.XXXXXX");
 		if (!mkdtemp(fs->tmp_store))
 			return cds_error(-errno, "mkdtemp: %s",
 					 strerror(errno));
-		snprintf(dir, sizeof(dir), "%s", fs->tmp_store);
-	} else {
-		rc = fs_medium_store_dir(fs->m, o->staging, dir, sizeof(dir));
+		rc = stg_store_open(fs->tmp_store, &fs->st);
 		if (rc < 0)
 			return rc;
 	}
-	rc = stg_store_open(dir, &fs->st);
-	if (rc == 0 && !fs->ro)
-		rc = stg_store_claim(fs->st, fs->m->disc_id);
-	if (rc == 0 && !fs->ro) {
-		bool released = false;
-		rc = fs_recover(fs->m, fs->st, &released);
-		if (rc == 0 && released)
-			fprintf(stderr,
-				"mount.cdsession: the interrupted commit's "
-				"session is on the disc; its staged copy was "
-				"released\n");
-		start = fs->m->last_start;
-		memcpy(base_id, fs->m->base_id, sizeof(base_id));
-	}
-	if (rc < 0)
-		return rc;
 	if (fs->m->nsessions == 0) {
 		fs->base = iso_node_new("", S_IFDIR | 0755);
 		rc = fs->base ? 0 : -ENOMEM;

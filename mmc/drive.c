@@ -909,7 +909,19 @@ out:
 	return rc;
 }
 
+static int blank(struct mmc_drive *d, enum mmc_blank_type type);
+
 int mmc_drive_blank(struct mmc_drive *d, bool all)
+{
+	return blank(d, all ? MMC_BLANK_DISC : MMC_BLANK_MINIMAL);
+}
+
+int mmc_drive_blank_session(struct mmc_drive *d)
+{
+	return blank(d, MMC_BLANK_SESSION);
+}
+
+static int blank(struct mmc_drive *d, enum mmc_blank_type type)
 {
 	struct mmc_disc *disc;
 	struct mmc_cmd c;
@@ -929,7 +941,7 @@ int mmc_drive_blank(struct mmc_drive *d, bool all)
 			       disc->media_name);
 		goto out;
 	}
-	mmc_cdb_blank(&c, all ? MMC_BLANK_DISC : MMC_BLANK_MINIMAL, 0, true);
+	mmc_cdb_blank(&c, type, 0, true);
 	rc = mmc_drive_run_busy(d, &c);
 	if (rc)
 		goto out;

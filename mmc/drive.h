@@ -154,6 +154,11 @@ int mmc_drive_close_session(struct mmc_drive *d, bool multi);
  * PMA only), as cdrecord blank=all / blank=fast. */
 int mmc_drive_blank(struct mmc_drive *d, bool all);
 
+/* Blank the last session of an erasable disc (BLANK type 6): how a CD-RW
+ * whose last track was cut off by an interrupted burn takes sessions
+ * again. */
+int mmc_drive_blank_session(struct mmc_drive *d);
+
 /* Unlock and open the tray. */
 int mmc_drive_eject(struct mmc_drive *d);
 
