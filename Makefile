@@ -15,6 +15,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 SBINDIR ?= /sbin
 FUZZ_SECONDS ?= 60
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 
 CC ?= cc
 CLANG ?= clang
@@ -95,11 +96,24 @@ $(B)/asan/tests/test_%: $(B)/asan/tests/unit/test_%.o $(B)/asan/libcds.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
 
-# libFuzzer targets are built by clang straight from the sources.
-$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS)
+# libFuzzer targets: the library once with clang's instrumentation, then
+# each target linked against it.
+FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=address,undefined
+FUZZ_LIB_OBJS := $(patsubst %.c,$(B)/fuzz/obj/%.o,$(LIB_SRCS))
+
+$(B)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CLANG) $(CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
-		-o $@ $< $(LIB_SRCS) $(PKG_LIBS) -lpthread
+	$(CLANG) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP \
+		-c -o $@ $<
+
+$(B)/fuzz/libcds.a: $(FUZZ_LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(B)/fuzz/libcds.a
+	@mkdir -p $(dir $@)
+	$(CLANG) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer \
+		-o $@ $< $(B)/fuzz/libcds.a $(PKG_LIBS) -lpthread
 
 deps:
 	@missing=""; for p in $(DEBIAN_PKGS); do \
@@ -112,11 +126,11 @@ deps:
 	else echo "deps: run as root: apt-get install$$missing"; exit 1; fi
 
 check: deps
-	$(MAKE) all $(UNIT_TESTS) $(ASAN_TESTS) $(FUZZERS)
+	$(MAKE) -j$(JOBS) all $(UNIT_TESTS) $(ASAN_TESTS) $(FUZZERS)
 	@tests/lib/run-checks $(B)
 
 check-slow: deps
-	$(MAKE) all $(UNIT_TESTS) $(ASAN_TESTS) $(FUZZERS)
+	$(MAKE) -j$(JOBS) all $(UNIT_TESTS) $(ASAN_TESTS) $(FUZZERS)
 	@CDS_SLOW=1 tests/lib/run-checks $(B)
 
 demo: deps
