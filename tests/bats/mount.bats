@@ -439,3 +439,25 @@ crash_trial() {
 		crash_trial kill
 	done
 }
+
+@test "mount: inode numbers and open files survive a commit" {
+	mnt_up create
+	mkdir mnt/d
+	echo data >mnt/d/f
+	ln mnt/d/f mnt/d/g
+	before=$(stat -c '%i %i' mnt/d mnt/d/f)
+	exec 8<mnt/d/f
+	cd mnt/d
+	cds sync ..
+	# the kernel's view (cached nodes, a cwd, an open file) holds
+	[ "$(cat f)" = data ]
+	[ "$(stat -c %i f)" = "$(stat -c %i g)" ]
+	cd "$BATS_TEST_TMPDIR"
+	[ "$(stat -c '%i %i' mnt/d mnt/d/f)" = "$before" ]
+	[ "$(cat <&8)" = data ]
+	exec 8<&-
+	echo more >mnt/d/h
+	cds sync mnt
+	[ "$(stat -c '%i %i' mnt/d mnt/d/f)" = "$before" ]
+	[ "$(cat mnt/d/h)" = more ]
+}
