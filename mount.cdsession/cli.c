@@ -86,6 +86,7 @@ struct cli_progress {
 	struct timespec start;
 	double last_print;
 	bool tty;
+	char note[32]; /* after the ETA, e.g. "buffer 97%" */
 };
 
 static double elapsed(const struct timespec *start)
@@ -135,10 +136,16 @@ void cli_progress_update(struct cli_progress *p, uint64_t done)
 	bar[30] = '\0';
 	cli_human_size(done, sz, sizeof(sz));
 	cli_human_size(p->total, tot, sizeof(tot));
-	fprintf(stderr, "\r%s [%s] %3.0f%% %s/%s %.1f MiB/s ETA %ld:%02ld ",
+	fprintf(stderr, "\r%s [%s] %3.0f%% %s/%s %.1f MiB/s ETA %ld:%02ld %s",
 		p->what, bar, frac * 100, sz, tot, rate / 1048576.0, eta / 60,
-		eta % 60);
+		eta % 60, p->note);
 	fflush(stderr);
+}
+
+void cli_progress_note(struct cli_progress *p, const char *note)
+{
+	if (p)
+		snprintf(p->note, sizeof(p->note), "%s", note);
 }
 
 void cli_progress_fraction(double fraction, void *ctx)

@@ -50,6 +50,8 @@ struct cli_progress;
 struct cli_progress *cli_progress_new(const char *what, uint64_t total);
 void cli_progress_update(struct cli_progress *p, uint64_t done);
 void cli_progress_done(struct cli_progress *p);
+/* A few words shown after the ETA from the next update on. */
+void cli_progress_note(struct cli_progress *p, const char *note);
 /* Adapter for mmc_drive_set_progress(): ctx is a struct cli_progress. */
 void cli_progress_fraction(double fraction, void *ctx);
 

@@ -96,6 +96,12 @@ static void *watch_main(void *arg)
 			p = total ? cli_progress_new(cur, total) : NULL;
 			snprintf(phase, sizeof(phase), "%s", cur);
 		}
+		if (p && status_value(st, "buffer", v, sizeof(v)) &&
+		    strcmp(cur, "burn") == 0) {
+			char note[40];
+			snprintf(note, sizeof(note), "buffer %s%%", v);
+			cli_progress_note(p, note);
+		}
 		if (p)
 			cli_progress_update(p, done);
 	}
