@@ -165,37 +165,69 @@ int stg_commit_drop_intent(struct stg_store *st)
 	return remove_durably(st, INTENT_NAME);
 }
 
-/* Remove every file in DIR/data (flat: the overlay makes no directories). */
+/* Remove the entries of directory @fd (@what under the store, for
+ * messages); with @subdirs, its subdirectories too, each emptied first
+ * (the overlay's data/XX/). */
+static int remove_entries(struct stg_store *st, int fd, const char *what,
+			  bool subdirs)
+{
+	int fd2 = dup(fd), rc = 0;
+	DIR *d = fd2 >= 0 ? fdopendir(fd2) : NULL;
+	const struct dirent *e;
+
+	if (!d) {
+		if (fd2 >= 0)
+			close(fd2);
+		return cds_error(-errno, "staging: %s/%s: %s",
+				 stg_store_dir(st), what, strerror(errno));
+	}
+	while (!rc && (e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (!unlinkat(fd, e->d_name, 0) || errno == ENOENT)
+			continue;
+		if (errno == EISDIR && subdirs) {
+			char sub[256];
+			int sfd = openat(fd, e->d_name,
+					 O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+					     O_NOFOLLOW);
+
+			snprintf(sub, sizeof(sub), "%s/%s", what, e->d_name);
+			if (sfd < 0)
+				rc = cds_error(-errno, "staging: %s/%s: %s",
+					       stg_store_dir(st), sub,
+					       strerror(errno));
+			else {
+				rc = remove_entries(st, sfd, sub, false);
+				close(sfd);
+			}
+			if (rc || !unlinkat(fd, e->d_name, AT_REMOVEDIR) ||
+			    errno == ENOENT)
+				continue;
+		}
+		rc = cds_error(-errno, "staging: remove %s/%s/%s: %s",
+			       stg_store_dir(st), what, e->d_name,
+			       strerror(errno));
+	}
+	closedir(d);
+	return rc;
+}
+
+/* Remove every file in DIR/data and its subdirectories (the overlay keeps
+ * data files in DIR/data/XX/), then those. */
 static int empty_data(struct stg_store *st)
 {
 	int dfd = openat(stg_store_dirfd(st), DATA_NAME,
 			 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = 0;
+	int rc;
 
 	if (dfd < 0)
 		return errno == ENOENT ? 0
 				       : cds_error(-errno, "staging: %s/%s: %s",
 						   stg_store_dir(st), DATA_NAME,
 						   strerror(errno));
-	int fd2 = dup(dfd);
-	DIR *d = fd2 >= 0 ? fdopendir(fd2) : NULL;
-	if (!d) {
-		if (fd2 >= 0)
-			close(fd2);
-		close(dfd);
-		return cds_error(-errno, "staging: %s/%s: %s",
-				 stg_store_dir(st), DATA_NAME, strerror(errno));
-	}
-	const struct dirent *e;
-	while (!rc && (e = readdir(d))) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		if (unlinkat(dfd, e->d_name, 0) && errno != ENOENT)
-			rc = cds_error(-errno, "staging: remove %s/%s/%s: %s",
-				       stg_store_dir(st), DATA_NAME, e->d_name,
-				       strerror(errno));
-	}
-	closedir(d);
+	/* a crash half way leaves orphans the next overlay open removes */
+	rc = remove_entries(st, dfd, DATA_NAME, true);
 	if (!rc)
 		rc = sync_fd(dfd, "the data directory");
 	close(dfd);

@@ -53,6 +53,32 @@ static size_t count_dir(const char *path)
 	return n;
 }
 
+/* Files under @path and in its subdirectories (the overlay keeps data
+ * files in data/XX/); (size_t)-1 when @path is missing. */
+static size_t count_files(const char *path)
+{
+	DIR *d = opendir(path);
+	size_t n = 0;
+	const struct dirent *e;
+
+	if (!d)
+		return (size_t)-1;
+	while ((e = readdir(d))) {
+		char sub[1024];
+		struct stat sb;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+		if (!lstat(sub, &sb) && S_ISDIR(sb.st_mode))
+			n += count_dir(sub);
+		else
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
 static bool exists(const char *dir, const char *name)
 {
 	char p[512];
@@ -189,7 +215,7 @@ static void test_release_and_state(const char *dir)
 	ok(st != NULL, "staged two files");
 	if (!st)
 		return;
-	is_int(count_dir(data), 2, "two data files");
+	is_int(count_files(data), 2, "two data files");
 	is_int(stg_store_state(st, base1, NULL, &si), 0, "state");
 	is_int(si.state, STG_STATE_CURRENT, "current over base 1");
 	is_mem(si.staged_base, base1, STG_BASE_ID_SIZE, "staged base named");
@@ -214,7 +240,7 @@ static void test_release_and_state(const char *dir)
 	is_int(stg_store_state(st, base2, NULL, &si), 0, "state");
 	is_int(si.state, STG_STATE_STALE, "untagged session: stale");
 	ok(exists(dir, "intent"), "intent kept while stale");
-	is_int(count_dir(data), 2, "nothing dropped while stale");
+	is_int(count_files(data), 2, "nothing dropped while stale");
 	int rc = stg_stale_error(st, base1, base2);
 	is_int(rc, -ESTALE, "stale error");
 	ok(strstr(cds_errmsg(rc), "LBA 0") &&
@@ -238,7 +264,7 @@ static void test_release_and_state(const char *dir)
 	is_int(stg_commit_release(st), 0, "release");
 	ok(!exists(dir, "journal") && !exists(dir, "intent"),
 	   "journal and intent gone");
-	is_int(count_dir(data), 0, "data files gone");
+	is_int(count_dir(data), 0, "data files and their subdirectories gone");
 	is_int(stg_store_state(st, base3, "cds-2222222222222222", &si), 0,
 	       "state");
 	is_int(si.state, STG_STATE_EMPTY, "empty after the release");
@@ -254,7 +280,7 @@ static void test_release_and_state(const char *dir)
 	char jp[512];
 	snprintf(jp, sizeof(jp), "%s/journal", dir);
 	ok(unlink(jp) == 0, "crash after the journal's removal");
-	is_int(count_dir(data), 2, "data files left over");
+	is_int(count_files(data), 2, "data files left over");
 	stg_store_close(st);
 	struct stg_overlay *ov = NULL;
 	struct iso_node *root = iso_node_new("", S_IFDIR | 0755);
@@ -265,7 +291,8 @@ static void test_release_and_state(const char *dir)
 	uint64_t ino;
 	is_int(stg_lookup(ov, STG_ROOT_INO, "a", &ino), -ENOENT,
 	       "nothing staged");
-	is_int(count_dir(data), 0, "leftovers removed on open");
+	is_int(count_dir(data), 0,
+	       "leftovers and their subdirectories removed on open");
 	stg_overlay_close(ov);
 	iso_node_free(root);
 
@@ -283,15 +310,37 @@ static void test_release_and_state(const char *dir)
 	stg_store_close(st);
 }
 
+/* Discarding removes the data files, their subdirectories and the store
+ * directory itself. */
+static void test_discard(const char *dir)
+{
+	uint8_t base[STG_BASE_ID_SIZE];
+	char data[512];
+	struct stat sb;
+
+	make_base_id(base, 0, 4);
+	snprintf(data, sizeof(data), "%s/data", dir);
+	struct stg_store *st = stage_some(dir, base);
+	ok(st != NULL, "discard: staged two files");
+	if (!st)
+		return;
+	is_int(count_files(data), 2, "discard: two data files");
+	is_int(stg_commit_discard(st), 0, "discard");
+	ok(stat(dir, &sb) != 0 && errno == ENOENT, "discard: %s removed", dir);
+	stg_store_close(st);
+}
+
 int main(void)
 {
-	char d1[512], d2[512];
+	char d1[512], d2[512], d3[512];
 
 	snprintf(d1, sizeof(d1), "%s/s1", tap_tmpdir());
 	snprintf(d2, sizeof(d2), "%s/s2", tap_tmpdir());
+	snprintf(d3, sizeof(d3), "%s/s3", tap_tmpdir());
 	test_tags();
 	test_intent_bytes();
 	test_intent_file(d1);
 	test_release_and_state(d2);
+	test_discard(d3);
 	return tap_done();
 }

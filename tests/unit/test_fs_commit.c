@@ -1121,7 +1121,9 @@ static void test_producer_error(void)
 	is_int(rc, 0, "stage on disc10");
 	/* a symlink loop in place of the data file: open fails ELOOP */
 	snprintf(name, sizeof(name), "%" PRIu64, ino);
-	snprintf(data, sizeof(data), "%s/data/%s", e.sdir, name);
+	/* staging/overlay.h: data files live in data/XX/<ino> */
+	snprintf(data, sizeof(data), "%s/data/%02x/%s", e.sdir,
+		 (unsigned)((ino >> 7) & 0xff), name);
 	ok(unlink(data) == 0 && symlink(name, data) == 0,
 	   "replace the data file by a symlink loop");
 	rc = fs_commit(e.m, e.st, &e.ov, &e.base, NULL, &res);

@@ -3,9 +3,11 @@
  * persistence across reopen, the snapshot, and a model-based test that
  * applies random operation sequences both to the overlay and to a real
  * directory and compares them (CDS_SLOW=1: ten times as many sequences).
- * Also: the order of data and journal syncs (fdatasync is wrapped and
- * logged), RENAME_EXCHANGE, and directories of 100k entries (figures as
- * diagnostics) plus the name index under churn against a plain model.
+ * Also: the order of data and journal syncs (fdatasync, fsync and syncfs
+ * are wrapped and logged), the data files' fan-out into subdirectories and
+ * the removal of strays on open, RENAME_EXCHANGE, and directories of 100k
+ * entries (figures as diagnostics) plus the name index under churn against
+ * a plain model.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -685,25 +687,54 @@ static void model_test(struct iso_node *base, bool slow)
 
 /* ---- directed tests ---- */
 
+/* Regular files under @sdir/data, in its subdirectories too. */
+static unsigned count_files_in(const char *p, int depth)
+{
+	DIR *d = opendir(p);
+	unsigned n = 0;
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		char sub[512];
+		struct stat st;
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", p, de->d_name);
+		if (lstat(sub, &st))
+			continue;
+		if (S_ISDIR(st.st_mode) && depth < 2)
+			n += count_files_in(sub, depth + 1);
+		else
+			n += !S_ISDIR(st.st_mode);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
 static unsigned count_data_files(const char *sdir)
 {
 	char p[512];
 	snprintf(p, sizeof(p), "%s/data", sdir);
-	DIR *d = opendir(p);
-	unsigned n = 0;
-	struct dirent *de;
-	while (d && (de = readdir(d)))
-		n += de->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n;
+	return count_files_in(p, 0);
+}
+
+/* The subdirectory of inode @ino's data file (overlay.h: data/XX/<ino>,
+ * XX = (ino >> 7) & 0xff in hex). */
+static unsigned data_sub(uint64_t ino)
+{
+	return (unsigned)((ino >> 7) & 0xff);
+}
+
+static void data_path(char *p, size_t cap, const char *sdir, uint64_t ino)
+{
+	snprintf(p, cap, "%s/data/%02x/%" PRIu64, sdir, data_sub(ino), ino);
 }
 
 static off_t data_file_size(const char *sdir, uint64_t ino)
 {
 	char p[512];
 	struct stat st;
-	snprintf(p, sizeof(p), "%s/data/%" PRIu64, sdir, ino);
+	data_path(p, sizeof(p), sdir, ino);
 	return stat(p, &st) ? -1 : st.st_size;
 }
 
@@ -1438,6 +1469,138 @@ static void test_pin(struct iso_node *base)
 	close_ov(st, ov);
 }
 
+/* Writes @len bytes of file @k's content: its own bytes, so that a data
+ * file read under another's name shows. */
+static void fan_bytes(uint8_t *b, size_t len, unsigned k)
+{
+	for (size_t i = 0; i < len; i++)
+		b[i] = (uint8_t)(k * 13 + i);
+}
+
+static void plant(const char *sdir, const char *rel, const char *text)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s/data/%s", sdir, rel);
+	FILE *f = fopen(p, "w");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+static bool exists_in(const char *sdir, const char *rel)
+{
+	char p[512];
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/data/%s", sdir, rel);
+	return lstat(p, &st) == 0;
+}
+
+/*
+ * Data files fan out to data/XX/<ino> (XX = ino & 0xff in hex); open
+ * removes what no live inode owns under its own name: orphans in the
+ * subdirectories, a file in the wrong subdirectory, flat files left in
+ * data/ by the layout before.
+ */
+static void test_fanout(struct iso_node *base)
+{
+	enum { N = 600, GONE = 100 };
+	char sdir[256];
+	struct stg_store *st;
+	struct stg_overlay *ov;
+	uint64_t ino[N];
+	uint8_t want[64], got[64];
+	snprintf(sdir, sizeof(sdir), "%s/fanout", tap_tmpdir());
+	if (open_ov(sdir, base, &st, &ov)) {
+		ok(0, "fanout: open");
+		return;
+	}
+	int rc = 0;
+	for (unsigned k = 0; k < N && !rc; k++) {
+		char nm[16];
+		snprintf(nm, sizeof(nm), "f%u", k);
+		rc = stg_create(ov, STG_ROOT_INO, nm, 0644, 0, 0, &ino[k]);
+		fan_bytes(want, 10 + k % 50, k);
+		if (!rc && stg_write(ov, ino[k], 0, want, 10 + k % 50) !=
+			       (ssize_t)(10 + k % 50))
+			rc = -EIO;
+	}
+	rc = rc ? rc : stg_sync(ov);
+	is_int(rc, 0, "fanout: %u files written and synced", N);
+	unsigned placed = 0, subdirs = 0, most = 0, wrong = 0,
+		 expect[256] = {0};
+	for (unsigned k = 0; k < N; k++) {
+		placed += data_file_size(sdir, ino[k]) == (off_t)(10 + k % 50);
+		expect[data_sub(ino[k])]++;
+	}
+	for (unsigned x = 0; x < 256; x++) {
+		char rel[8], p[512];
+		snprintf(rel, sizeof(rel), "%02x", x);
+		snprintf(p, sizeof(p), "%s/data/%s", sdir, rel);
+		unsigned n = count_files_in(p, 1);
+		subdirs += exists_in(sdir, rel);
+		wrong += expect[x] != (exists_in(sdir, rel) ? n : 0);
+		most = n > most ? n : most;
+	}
+	is_int(placed, N, "fanout: each at data/XX/<ino>");
+	/* new inodes are consecutive: they span this many subdirectories */
+	unsigned span = (unsigned)((ino[N - 1] >> 7) - (ino[0] >> 7) + 1);
+	ok(!wrong && most <= 128 && subdirs == span &&
+	       count_data_files(sdir) == N,
+	   "fanout: 128 consecutive inodes to a subdirectory (%u "
+	   "subdirectories of %u, %u files at most, %u with other files)",
+	   subdirs, span, most, wrong);
+
+	for (unsigned k = 0; k < GONE && !rc; k++) {
+		char nm[16];
+		snprintf(nm, sizeof(nm), "f%u", k);
+		rc = stg_unlink(ov, STG_ROOT_INO, nm);
+	}
+	rc = rc ? rc : stg_sync(ov);
+	ok(!rc && count_data_files(sdir) == N - GONE &&
+	       data_file_size(sdir, ino[0]) < 0,
+	   "fanout: deleted files' data removed after the sync (%u left)",
+	   count_data_files(sdir));
+	close_ov(st, ov);
+
+	/* strays: an orphan in a subdirectory, a live file's name in the
+	 * wrong subdirectory, flat files of the layout before (one naming
+	 * a live inode), junk; a non-canonical name of a live inode */
+	uint64_t live = ino[GONE + 7];
+	char rel[64];
+	plant(sdir, "00/99999999", "orphan");
+	snprintf(rel, sizeof(rel), "%02x/%" PRIu64, (data_sub(live) + 1) & 0xff,
+		 live);
+	plant(sdir, rel, "misplaced");
+	char misplaced[64];
+	snprintf(misplaced, sizeof(misplaced), "%s", rel);
+	snprintf(rel, sizeof(rel), "%" PRIu64, live);
+	plant(sdir, rel, "flat leftover");
+	plant(sdir, "junk", "junk");
+	char odd[64];
+	snprintf(odd, sizeof(odd), "%02x/0%" PRIu64, data_sub(live), live);
+	plant(sdir, odd, "non-canonical");
+	is_int(count_data_files(sdir), N - GONE + 5,
+	       "fanout: 5 strays planted");
+	is_int(open_ov(sdir, base, &st, &ov), 0, "fanout: reopen");
+	ok(count_data_files(sdir) == N - GONE && !exists_in(sdir, rel) &&
+	       !exists_in(sdir, misplaced) && !exists_in(sdir, "junk") &&
+	       !exists_in(sdir, odd) && !exists_in(sdir, "00/99999999"),
+	   "fanout: open removed the strays (%u data files)",
+	   count_data_files(sdir));
+	unsigned good = 0;
+	for (unsigned k = GONE; k < N; k++) {
+		size_t len = 10 + k % 50;
+		fan_bytes(want, len, k);
+		memset(got, 0, sizeof(got));
+		good +=
+		    stg_read(ov, ino[k], 0, got, sizeof(got)) == (ssize_t)len &&
+		    !memcmp(got, want, len);
+	}
+	is_int(good, N - GONE, "fanout: every live file reads its own data");
+	close_ov(st, ov);
+}
+
 static void test_depth(struct iso_node *base)
 {
 	char sdir[256];
@@ -1732,32 +1895,56 @@ static void test_compact(struct iso_node *base)
 /* ---- durable ordering ---- */
 
 /*
- * fdatasync(2) as the overlay calls it, logged while sync_log_on is set:
- * "d<ino>" for a data file, "J" for the journal, so that a test can check
- * that data is synced before the records that describe it.
+ * fdatasync(2), fsync(2) and syncfs(2) as the overlay calls them, logged
+ * while sync_log_on is set: "d<ino>" for a data file, "J" for the
+ * journal, "D<name>" for a directory's fsync (Ddata, D7f for data/7f),
+ * "S" for syncfs, so that a test can check that data is synced before the
+ * records that describe it.
  */
 static bool sync_log_on;
 static char sync_log[8192];
 
+static void log_sync(int fd, bool is_syncfs)
+{
+	char link[64], path[512];
+	struct stat st;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t l = readlink(link, path, sizeof(path) - 1);
+	path[l > 0 ? l : 0] = 0;
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	size_t n = strlen(sync_log);
+	if (is_syncfs)
+		snprintf(sync_log + n, sizeof(sync_log) - n, "S ");
+	else if (!fstat(fd, &st) && S_ISDIR(st.st_mode))
+		snprintf(sync_log + n, sizeof(sync_log) - n, "D%s ", base);
+	else if (!strcmp(base, "journal"))
+		snprintf(sync_log + n, sizeof(sync_log) - n, "J ");
+	else if (strstr(path, "/data/"))
+		snprintf(sync_log + n, sizeof(sync_log) - n, "d%s ", base);
+	else
+		snprintf(sync_log + n, sizeof(sync_log) - n, "? ");
+}
+
 int fdatasync(int fd)
 {
-	if (sync_log_on) {
-		char link[64], path[512];
-		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-		ssize_t l = readlink(link, path, sizeof(path) - 1);
-		path[l > 0 ? l : 0] = 0;
-		const char *base = strrchr(path, '/');
-		base = base ? base + 1 : path;
-		size_t n = strlen(sync_log);
-		if (!strcmp(base, "journal"))
-			snprintf(sync_log + n, sizeof(sync_log) - n, "J ");
-		else if (strstr(path, "/data/"))
-			snprintf(sync_log + n, sizeof(sync_log) - n, "d%s ",
-				 base);
-		else
-			snprintf(sync_log + n, sizeof(sync_log) - n, "? ");
-	}
+	if (sync_log_on)
+		log_sync(fd, false);
 	return (int)syscall(SYS_fdatasync, fd);
+}
+
+int fsync(int fd)
+{
+	if (sync_log_on)
+		log_sync(fd, false);
+	return (int)syscall(SYS_fsync, fd);
+}
+
+int syncfs(int fd)
+{
+	if (sync_log_on)
+		log_sync(fd, true);
+	return (int)syscall(SYS_syncfs, fd);
 }
 
 static void log_start(void)
@@ -1806,17 +1993,78 @@ static void test_ordering(struct iso_node *base)
 	is_int(rc, 0, "ordering: four files");
 
 	/* (a) fsync of one file syncs every file's data before the journal,
-	 * which holds the other file's size record too */
+	 * which holds the other file's size record too; and the new files'
+	 * entries: their subdirectories, and data/ which got the
+	 * subdirectories (a fresh store has none) */
+	char sub_a[512], key_a[16], key_b[16];
+	data_path(sub_a, sizeof(sub_a), sdir, a);
+	*strrchr(sub_a, '/') = 0;
+	struct stat sst;
+	bool made = stat(sub_a, &sst) != 0;
+	snprintf(key_a, sizeof(key_a), "D%02x ", data_sub(a));
+	snprintf(key_b, sizeof(key_b), "D%02x ", data_sub(b));
 	stg_write(ov, a, 0, buf, 100);
 	stg_write(ov, b, 0, buf, 200);
 	log_start();
 	rc = stg_fsync(ov, a, false);
 	sync_log_on = false;
 	long pa = log_data_pos(a), pb = log_data_pos(b), pj = log_pos("J ");
-	ok(!rc && pa >= 0 && pb >= 0 && pj > pa && pj > pb,
+	ok(!rc && pa >= 0 && pb >= 0 && pj > pa && pj > pb && log_pos("S ") < 0,
 	   "ordering: fsync(a) syncs a's and b's data before the journal "
 	   "(%s)",
 	   sync_log);
+	long pda = log_pos(key_a), pdb = log_pos(key_b),
+	     pdd = log_pos("Ddata ");
+	ok(!rc && made && pda >= 0 && pdb >= 0 && pdd >= 0 && pj > pda &&
+	       pj > pdb && pj > pdd,
+	   "ordering: and their new entries (%.2s/, %.2s/, data/) before it",
+	   key_a + 1, key_b + 1);
+
+	/* an existing file rewritten: its data only, no directory */
+	stg_write(ov, a, 0, buf, 50);
+	log_start();
+	rc = stg_fsync(ov, a, false);
+	sync_log_on = false;
+	pa = log_data_pos(a);
+	pj = log_pos("J ");
+	ok(!rc && pa >= 0 && pj > pa && !strchr(sync_log, 'D') &&
+	       log_pos("S ") < 0,
+	   "ordering: a rewrite syncs the data file alone, then the journal "
+	   "(%s)",
+	   sync_log);
+
+	/* more than a few dirty files: one syncfs, before the journal */
+	uint64_t many[12];
+	rc = 0;
+	for (unsigned k = 0; k < 12 && !rc; k++) {
+		char nm[16];
+		snprintf(nm, sizeof(nm), "om%u", k);
+		rc = stg_create(ov, STG_ROOT_INO, nm, 0644, 0, 0, &many[k]);
+	}
+	rc = rc ? rc : stg_sync(ov);
+	for (unsigned k = 0; k < 12 && !rc; k++)
+		if (stg_write(ov, many[k], 0, buf, 1000 + k) != 1000 + (int)k)
+			rc = -EIO;
+	log_start();
+	rc = rc ? rc : stg_sync(ov);
+	sync_log_on = false;
+	long ps = log_pos("S ");
+	pj = log_pos("J ");
+	ok(!rc && ps >= 0 && pj > ps && !strchr(sync_log, 'd') &&
+	       !strchr(sync_log, 'D'),
+	   "ordering: 12 dirty files: one syncfs, then the journal (%s)",
+	   sync_log);
+	unsigned placed = 0;
+	for (unsigned k = 0; k < 12; k++)
+		placed += data_file_size(sdir, many[k]) == 1000 + (off_t)k;
+	is_int(placed, 12, "ordering: their data files are data/XX/<ino>");
+	/* all clean now: the next sync syncs no data */
+	log_start();
+	rc = stg_sync(ov);
+	sync_log_on = false;
+	ok(!rc && !strchr(sync_log, 'd') && !strchr(sync_log, 'D') &&
+	       log_pos("S ") < 0,
+	   "ordering: nothing dirty after it (%s)", sync_log);
 
 	/* (b) the journal never writes its buffer out by itself before the
 	 * data: commit syncs both once 512 KiB are buffered */
@@ -2470,6 +2718,7 @@ int main(void)
 	test_basics(base);
 	test_hostile(base);
 	test_depth(base);
+	test_fanout(base);
 	test_pin(base);
 	test_crash(base, getenv("CDS_SLOW") != NULL, false);
 	test_crash(base, getenv("CDS_SLOW") != NULL, true);
