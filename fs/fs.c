@@ -43,6 +43,8 @@ struct fs {
 	struct iso_node *base;
 	struct fs_inomap *map;
 	uint32_t *opens; /* open handles by stable number */
+	uint64_t room;	 /* bytes of data the next session can hold */
+	uint64_t staged; /* staged data, exact or over-estimated */
 	uint64_t nopens;
 	bool ro;
 	char tmp_store[64]; /* read-only mounts stage nowhere: a temp dir */
@@ -163,6 +165,57 @@ static bool refuse_ro(struct fs *fs, fuse_req_t req)
 	return true;
 }
 
+/* ---- disc space ---- */
+
+/* What a session costs besides its data: its lead-out and the next
+ * session's lead-in (CD: 6900 blocks between sessions after the first,
+ * 11400 after it), padding, and room for its directories. */
+#define SESSION_OVERHEAD_BLOCKS (11400u + 150u + 300u)
+
+/* Re-read the medium's free space and the staged data (with fs->lock). */
+static void measure_room(struct fs *fs)
+{
+	struct mmc_disc disc;
+	uint64_t free_blocks = 0;
+
+	if (mmc_drive_disc(fs->m->drive, &disc) == 0 && disc.nwa_valid)
+		free_blocks = disc.free_blocks;
+	free_blocks = free_blocks > SESSION_OVERHEAD_BLOCKS
+			  ? free_blocks - SESSION_OVERHEAD_BLOCKS
+			  : 0;
+	fs->room = free_blocks * BLOCK;
+	fs->staged = fs->ov ? stg_staged_bytes(fs->ov) : 0;
+}
+
+/*
+ * Would writing up to @end in inode @ino still fit the next session?  0 or
+ * -ENOSPC, so that a copy that can never be burnt fails when it happens.
+ * The running estimate only grows; when it reaches the limit the exact
+ * figure (deletions included) is taken before refusing.
+ */
+static int check_room(struct fs *fs, uint64_t ino, uint64_t end)
+{
+	const struct iso_node *base;
+	struct stg_attr a;
+	unsigned changed;
+	uint64_t grow;
+
+	if (stg_getattr(fs->ov, ino, &a) || !S_ISREG(a.mode) ||
+	    stg_origin(fs->ov, ino, &base, &changed))
+		return 0; /* the operation itself reports the problem */
+	grow = end > a.size ? end - a.size : 0;
+	if (base && !(changed & STG_CHANGED_DATA))
+		grow += a.size; /* its first write copies it up */
+	if (grow == 0)
+		return 0;
+	if (fs->staged + grow > fs->room)
+		fs->staged = stg_staged_bytes(fs->ov);
+	if (fs->staged + grow > fs->room)
+		return -ENOSPC;
+	fs->staged += grow;
+	return 0;
+}
+
 /* ---- lookups and attributes ---- */
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -250,7 +303,9 @@ static void op_setattr(fuse_req_t req, fuse_ino_t nr, struct stat *attr,
 		a.mtime =
 		    to_set & FUSE_SET_ATTR_MTIME_NOW ? now_ts() : attr->st_mtim;
 	}
-	int rc = which ? stg_setattr(fs->ov, ino, &a, which) : 0;
+	int rc = which & STG_SET_SIZE ? check_room(fs, ino, a.size) : 0;
+	if (rc == 0 && which)
+		rc = stg_setattr(fs->ov, ino, &a, which);
 	if (rc)
 		return leave_err(fs, req, rc);
 	struct fuse_entry_param e;
@@ -485,7 +540,8 @@ static void op_write(fuse_req_t req, fuse_ino_t nr, const char *buf,
 
 	if (!ino || refuse_ro(fs, req))
 		return;
-	ssize_t n = stg_write(fs->ov, ino, (uint64_t)off, buf, size);
+	int rc = check_room(fs, ino, (uint64_t)off + size);
+	ssize_t n = rc ? rc : stg_write(fs->ov, ino, (uint64_t)off, buf, size);
 	pthread_mutex_unlock(&fs->lock);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
@@ -549,6 +605,8 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t nr, int mode, off_t off,
 	if (mode != 0) /* no holes or ranges to punch on an ISO image */
 		return leave_err(fs, req, EOPNOTSUPP);
 	int rc = stg_getattr(fs->ov, ino, &a);
+	if (rc == 0)
+		rc = check_room(fs, ino, (uint64_t)(off + len));
 	if (rc == 0 && (uint64_t)(off + len) > a.size) {
 		a.size = (uint64_t)(off + len);
 		rc = stg_setattr(fs->ov, ino, &a, STG_SET_SIZE);
@@ -688,6 +746,7 @@ static int do_commit(struct fs *fs, bool close_disc)
 		rc = fs_commit(fs->m, fs->st, &fs->ov, &fs->base, &co, &res);
 	if (rc == 0 && res.burnt) {
 		rc = fs_inomap_rebase(fs->map, cap, fs->ov);
+		measure_room(fs);
 		carry_pins(fs);
 		if (close_disc)
 			fs->ro = true;
@@ -747,21 +806,22 @@ static void op_statfs(fuse_req_t req, fuse_ino_t nr)
 
 	pthread_mutex_lock(&fs->lock);
 	int rc = mmc_drive_disc(fs->m->drive, &disc);
+	uint64_t room = fs->ro ? 0 : fs->room;
+	uint64_t staged = fs->ov && !fs->ro ? stg_staged_bytes(fs->ov) : 0;
+	if (fs->ov && !fs->ro)
+		fs->staged = staged;
 	pthread_mutex_unlock(&fs->lock);
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
 	}
+	/* total: the medium; free: what the next session can still take
+	 * after its overhead and what is already staged */
 	sv.f_bsize = BLOCK;
 	sv.f_frsize = BLOCK;
 	sv.f_blocks = disc.capacity;
-	/* a new session costs its lead-in/out (CD: 11400 blocks after the
-	 * first, 6900 after later ones) and its directories */
-	uint64_t overhead = disc.nsessions ? 6900 + 150 + 64 : 150 + 64;
-	uint64_t free_blocks = fs->ro || !disc.nwa_valid ? 0 : disc.free_blocks;
-	sv.f_bfree = free_blocks > overhead ? free_blocks - overhead : 0;
+	sv.f_bfree = room > staged ? (room - staged) / BLOCK : 0;
 	sv.f_bavail = sv.f_bfree;
-	sv.f_files = 0;
 	sv.f_namemax = 255;
 	fuse_reply_statfs(req, &sv);
 }
@@ -1074,6 +1134,8 @@ static int fs_open_state(struct fs *fs)
 				      fs->m, &fs->ov);
 	if (rc == 0)
 		rc = fs_inomap_new(&fs->map);
+	if (rc == 0)
+		measure_room(fs);
 	return rc;
 }
 

@@ -2279,3 +2279,18 @@ int stg_origin(struct stg_overlay *ov, uint64_t ino,
 		*changed |= STG_CHANGED_ATTR;
 	return 0;
 }
+
+uint64_t stg_staged_bytes(const struct stg_overlay *ov)
+{
+	uint64_t sum = 0;
+
+	for (uint64_t i = 1; i < ov->ntab; i++) {
+		const struct ov_inode *n = ov->tab[i];
+		/* what a session must write: new files and changed data, in
+		 * whole blocks; hard links once (one inode) */
+		if (n && S_ISREG(n->mode) && !n->orphan &&
+		    (n->has_data || !n->base))
+			sum += (n->size + 2047) / 2048 * 2048;
+	}
+	return sum;
+}

@@ -252,6 +252,12 @@ int stg_snapshot(struct stg_overlay *ov, struct iso_node **root);
  * files also size and modification time).  Renames are the caller's to
  * see (paths).
  */
+/* Bytes of file data a session of the staged changes would write: new
+ * files and files whose data changed, each rounded up to 2048-byte
+ * blocks.  A walk of every inode: for statfs and a disc-full check, not
+ * for every write. */
+uint64_t stg_staged_bytes(const struct stg_overlay *ov);
+
 #define STG_CHANGED_DATA 0x1u
 #define STG_CHANGED_ATTR 0x2u
 int stg_origin(struct stg_overlay *ov, uint64_t ino,

@@ -461,3 +461,31 @@ crash_trial() {
 	[ "$(stat -c '%i %i' mnt/d mnt/d/f)" = "$before" ]
 	[ "$(cat mnt/d/h)" = more ]
 }
+
+@test "mount: df shows the disc; a file that can never fit fails with ENOSPC at once" {
+	mnt_up create
+	free0=$(stat -f -c %f mnt)
+	[ "$(stat -f -c '%S %b' mnt)" = "2048 359849" ]
+	head -c 10000000 /dev/urandom >mnt/ten
+	free1=$(stat -f -c %f mnt)
+	# 10 MB staged: 4883 blocks fewer
+	[ $((free0 - free1)) -eq 4883 ]
+	run truncate -s 800M mnt/huge
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"No space left on device"* ]]
+	run fallocate -l 800M mnt/huge2
+	[ "$status" -ne 0 ]
+	# a sparse file that fits, then writes past what is left
+	truncate -s 650M mnt/fill
+	run dd if=/dev/zero of=mnt/more bs=1M count=40 status=none
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"No space left on device"* ]]
+	# deleting makes room again; what fits is kept, and burns
+	rm mnt/fill
+	dd if=/dev/zero of=mnt/more bs=1M count=40 status=none
+	umount mnt
+	mnt_up
+	[ "$(stat -c %s mnt/ten)" = 10000000 ]
+	[ "$(stat -c %s mnt/more)" = 41943040 ]
+	[ ! -e mnt/fill ]
+}
