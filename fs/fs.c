@@ -977,6 +977,19 @@ static void op_destroy(void *userdata)
 		else
 			stg_sync(fs->ov);
 	}
+	/* let go of the store's lock and the drive before umount returns
+	 * (fuseblk waits for us): a mount right after it must not find
+	 * them still held by this exiting process */
+	stg_overlay_close(fs->ov);
+	fs->ov = NULL;
+	iso_node_free(fs->base);
+	fs->base = NULL;
+	if (!fs->tmp_store[0]) {
+		stg_store_close(fs->st);
+		fs->st = NULL;
+	}
+	fs_medium_close(fs->m);
+	fs->m = NULL;
 	pthread_mutex_unlock(&fs->lock);
 }
 
