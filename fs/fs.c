@@ -54,6 +54,9 @@ struct fs {
 
 	pthread_t syncer;
 	bool syncer_running, stop;
+	pthread_t purger; /* deletes released data off the commit's path */
+	bool purger_running;
+	volatile bool purge_stop;
 	pthread_cond_t wake;
 
 	pthread_mutex_t status_lock;
@@ -722,6 +725,38 @@ static void carry_pins(struct fs *fs)
 	}
 }
 
+static void *purger_main(void *arg)
+{
+	struct fs *fs = arg;
+	int rc = stg_commit_purge(fs->st, &fs->purge_stop);
+
+	if (rc < 0)
+		cds_log(CDS_LOG_WARN, "%s: %s", fs->o.source, cds_errmsg(rc));
+	return NULL;
+}
+
+/* Delete what releases put aside, in the background (with fs->lock held
+ * or before serving). */
+static void stop_purger(struct fs *fs);
+
+static void start_purger(struct fs *fs)
+{
+	stop_purger(fs); /* a running one starts over with all there is */
+	fs->purge_stop = false;
+	fs->purger_running =
+	    pthread_create(&fs->purger, NULL, purger_main, fs) == 0;
+}
+
+/* Stop it between two directories; what is left goes at the next mount. */
+static void stop_purger(struct fs *fs)
+{
+	if (!fs->purger_running)
+		return;
+	fs->purge_stop = true;
+	pthread_join(fs->purger, NULL);
+	fs->purger_running = false;
+}
+
 /* With fs->lock held. */
 static int do_commit(struct fs *fs, bool close_disc)
 {
@@ -747,6 +782,7 @@ static int do_commit(struct fs *fs, bool close_disc)
 	if (rc == 0 && res.burnt) {
 		rc = fs_inomap_rebase(fs->map, cap, fs->ov);
 		measure_room(fs);
+		start_purger(fs);
 		carry_pins(fs);
 		if (close_disc)
 			fs->ro = true;
@@ -977,6 +1013,7 @@ static void op_destroy(void *userdata)
 		else
 			stg_sync(fs->ov);
 	}
+	stop_purger(fs);
 	/* let go of the store's lock and the drive before umount returns
 	 * (fuseblk waits for us): a mount right after it must not find
 	 * them still held by this exiting process */
@@ -1316,6 +1353,8 @@ int fs_run(const struct fs_opts *o)
 	if (rc < 0)
 		cds_log(CDS_LOG_WARN, "%s: no read cache: %s", o->source,
 			cds_errmsg(rc));
+	if (!fs->ro)
+		start_purger(fs); /* what an earlier mount left */
 	{
 		struct fuse_loop_config cfg = {.clone_fd = 0,
 					       .max_idle_threads = 10};
@@ -1328,6 +1367,7 @@ out:
 	if (se)
 		fuse_session_destroy(se); /* calls destroy: the commit */
 	stop_syncer(fs);
+	stop_purger(fs);
 	pthread_mutex_lock(&fs->status_lock);
 	if (strcmp(fs->state, "failed") == 0)
 		status = 1;

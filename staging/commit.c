@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/bytes.h"
@@ -20,6 +21,8 @@
 #define INTENT_TMP   "intent.tmp"
 #define JOURNAL_NAME "journal"
 #define DATA_NAME    "data"
+/* released data directories waiting for stg_commit_purge() */
+#define RELEASED_PREFIX "released."
 
 /* magic, base id, start, tag length, tag, CRC-32C of what precedes it */
 static const char intent_magic[8] = {'C', 'D', 'S', 'I', 'N', 'T', '0', '1'};
@@ -169,7 +172,7 @@ int stg_commit_drop_intent(struct stg_store *st)
  * messages); with @subdirs, its subdirectories too, each emptied first
  * (the overlay's data/XX/). */
 static int remove_entries(struct stg_store *st, int fd, const char *what,
-			  bool subdirs)
+			  bool subdirs, const volatile bool *stop)
 {
 	int fd2 = dup(fd), rc = 0;
 	DIR *d = fd2 >= 0 ? fdopendir(fd2) : NULL;
@@ -181,7 +184,7 @@ static int remove_entries(struct stg_store *st, int fd, const char *what,
 		return cds_error(-errno, "staging: %s/%s: %s",
 				 stg_store_dir(st), what, strerror(errno));
 	}
-	while (!rc && (e = readdir(d))) {
+	while (!rc && !(stop && *stop) && (e = readdir(d))) {
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
 		if (!unlinkat(fd, e->d_name, 0) || errno == ENOENT)
@@ -198,9 +201,11 @@ static int remove_entries(struct stg_store *st, int fd, const char *what,
 					       stg_store_dir(st), sub,
 					       strerror(errno));
 			else {
-				rc = remove_entries(st, sfd, sub, false);
+				rc = remove_entries(st, sfd, sub, false, stop);
 				close(sfd);
 			}
+			if (stop && *stop)
+				break; /* the rest another time */
 			if (rc || !unlinkat(fd, e->d_name, AT_REMOVEDIR) ||
 			    errno == ENOENT)
 				continue;
@@ -227,7 +232,7 @@ static int empty_data(struct stg_store *st)
 						   stg_store_dir(st), DATA_NAME,
 						   strerror(errno));
 	/* a crash half way leaves orphans the next overlay open removes */
-	rc = remove_entries(st, dfd, DATA_NAME, true);
+	rc = remove_entries(st, dfd, DATA_NAME, true, NULL);
 	if (!rc)
 		rc = sync_fd(dfd, "the data directory");
 	close(dfd);
@@ -237,13 +242,63 @@ static int empty_data(struct stg_store *st)
 int stg_commit_release(struct stg_store *st)
 {
 	/* The journal first: once it is gone nothing is staged, and the data
-	 * files left by a crash are orphans the next overlay open removes. */
-	int rc = remove_durably(st, JOURNAL_NAME);
+	 * files left by a crash are orphans the next overlay open removes.
+	 * Then data/ goes aside in one rename: deleting thousands of files
+	 * is stg_commit_purge()'s, later, off the commit's path. */
+	int rc = remove_durably(st, JOURNAL_NAME), dfd = stg_store_dirfd(st);
+	char aside[64];
 
+	snprintf(aside, sizeof(aside), RELEASED_PREFIX "%lld.%ld",
+		 (long long)time(NULL), (long)getpid());
+	if (!rc && renameat(dfd, DATA_NAME, dfd, aside) && errno != ENOENT) {
+		if (errno == EEXIST || errno == ENOTEMPTY)
+			rc = empty_data(st); /* the name is taken: now */
+		else
+			rc = cds_error(-errno, "staging: rename %s/%s: %s",
+				       stg_store_dir(st), DATA_NAME,
+				       strerror(errno));
+	}
 	if (!rc)
-		rc = empty_data(st);
+		rc = sync_fd(dfd, stg_store_dir(st));
 	if (!rc)
 		rc = remove_durably(st, INTENT_NAME);
+	return rc;
+}
+
+int stg_commit_purge(struct stg_store *st, const volatile bool *stop)
+{
+	int dfd = stg_store_dirfd(st), fd2 = dup(dfd), rc = 0;
+	DIR *d = fd2 >= 0 ? fdopendir(fd2) : NULL;
+	const struct dirent *e;
+
+	if (!d) {
+		if (fd2 >= 0)
+			close(fd2);
+		return cds_error(-errno, "staging: %s: %s", stg_store_dir(st),
+				 strerror(errno));
+	}
+	while (!rc && !(stop && *stop) && (e = readdir(d))) {
+		if (strncmp(e->d_name, RELEASED_PREFIX,
+			    strlen(RELEASED_PREFIX)) != 0)
+			continue;
+		int rfd =
+		    openat(dfd, e->d_name,
+			   O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (rfd < 0) {
+			rc = cds_error(-errno, "staging: %s/%s: %s",
+				       stg_store_dir(st), e->d_name,
+				       strerror(errno));
+			break;
+		}
+		rc = remove_entries(st, rfd, e->d_name, true, stop);
+		close(rfd);
+		if (!rc && !(stop && *stop) &&
+		    unlinkat(dfd, e->d_name, AT_REMOVEDIR) && errno != ENOENT)
+			rc = cds_error(-errno, "staging: remove %s/%s: %s",
+				       stg_store_dir(st), e->d_name,
+				       strerror(errno));
+	}
+	closedir(d);
 	return rc;
 }
 
@@ -328,6 +383,8 @@ int stg_commit_discard(struct stg_store *st)
 	DIR *d;
 	const struct dirent *e;
 
+	if (!rc)
+		rc = stg_commit_purge(st, NULL);
 	if (rc)
 		return rc;
 	/* what is left: the lock, data/, damaged journal tails kept for

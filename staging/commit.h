@@ -25,6 +25,7 @@
 #ifndef CDS_STAGING_COMMIT_H
 #define CDS_STAGING_COMMIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,12 +64,19 @@ int stg_intent_parse(const uint8_t *buf, size_t len, struct stg_intent *out);
 int stg_commit_drop_intent(struct stg_store *st);
 
 /*
- * Drop everything staged: the journal, the data files and the intent, in
- * that order, each step durable, so a crash between steps leaves either
- * the staged changes or an empty store plus leftovers the next open
- * removes.  The overlay must be closed.
+ * Drop everything staged: the journal, then the data directory (renamed
+ * aside as DIR/released.*, one step however many files it holds), then the
+ * intent, each step durable, so a crash between steps leaves either the
+ * staged changes or an empty store plus leftovers the next open removes.
+ * The overlay must be closed.  The data files themselves are deleted by
+ * stg_commit_purge().
  */
 int stg_commit_release(struct stg_store *st);
+
+/* Delete the data directories earlier releases put aside; stops between
+ * directories of 128 files when *@stop becomes true (@stop may be NULL).
+ * Safe to run beside an open overlay: it touches nothing else. */
+int stg_commit_purge(struct stg_store *st, const volatile bool *stop);
 
 /* `cdsession staging discard`: release, then remove the directory itself
  * (damaged journal tails included).  The store stays locked until

@@ -407,6 +407,11 @@ crash_trial() {
 	echo x >ref/d/x
 	dd if=ref/blob of=mnt/synced bs=64k conv=fsync status=none
 	cp ref/blob ref/synced
+	# the two trees were written a moment apart: the same times
+	for t in ref mnt; do
+		touch -d '2020-02-02 20:20:20' "$t/first" "$t/blob" "$t/d/x" \
+			"$t/synced" "$t/d" "$t"
+	done
 	if [ "$1" = kill ]; then
 		cds sync mnt >/dev/null 2>&1 &
 		sleep 1.5

@@ -55,6 +55,21 @@ static size_t count_dir(const char *path)
 
 /* Files under @path and in its subdirectories (the overlay keeps data
  * files in data/XX/); (size_t)-1 when @path is missing. */
+/* DIR/released.* directories */
+static size_t count_released(const char *path)
+{
+	DIR *d = opendir(path);
+	size_t n = 0;
+	const struct dirent *e;
+
+	if (!d)
+		return (size_t)-1;
+	while ((e = readdir(d)))
+		n += strncmp(e->d_name, "released.", 9) == 0;
+	closedir(d);
+	return n;
+}
+
 static size_t count_files(const char *path)
 {
 	DIR *d = opendir(path);
@@ -264,11 +279,19 @@ static void test_release_and_state(const char *dir)
 	is_int(stg_commit_release(st), 0, "release");
 	ok(!exists(dir, "journal") && !exists(dir, "intent"),
 	   "journal and intent gone");
-	is_int(count_dir(data), 0, "data files and their subdirectories gone");
+	ok(!exists(dir, "data"), "the data directory went aside");
+	is_int(count_released(dir), 1, "one released directory");
 	is_int(stg_store_state(st, base3, "cds-2222222222222222", &si), 0,
 	       "state");
 	is_int(si.state, STG_STATE_EMPTY, "empty after the release");
 	is_int(stg_commit_release(st), 0, "release twice is fine");
+	/* the purge deletes them; a stop request is honoured at once */
+	volatile bool stop = true;
+	is_int(stg_commit_purge(st, &stop), 0, "purge stopped at once");
+	is_int(count_released(dir), 1, "nothing purged when told to stop");
+	stop = false;
+	is_int(stg_commit_purge(st, &stop), 0, "purge");
+	is_int(count_released(dir), 0, "released directories deleted");
 	stg_store_close(st);
 
 	/* a release cut after the journal went: the next open is empty and
