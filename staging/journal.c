@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,12 +54,47 @@ static void crc_init(void)
 	}
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* SSE 4.2 has CRC-32C in hardware: ~20x the table's speed, which the
+ * commit's streaming checksums of hundreds of MB notice. */
+#define CRC_HW 1
+static bool crc_hw;
+
+__attribute__((target("sse4.2"))) static uint32_t
+crc_sse42(uint32_t crc, const uint8_t *p, size_t len)
+{
+	uint64_t c = crc;
+
+	for (; len >= 8; p += 8, len -= 8) {
+		uint64_t v;
+		memcpy(&v, p, 8);
+		c = __builtin_ia32_crc32di(c, v);
+	}
+	crc = (uint32_t)c;
+	while (len--)
+		crc = __builtin_ia32_crc32qi(crc, *p++);
+	return crc;
+}
+#endif
+
+static void crc_setup(void)
+{
+	crc_init();
+#ifdef CRC_HW
+	crc_hw = __builtin_cpu_supports("sse4.2");
+#endif
+}
+
 uint32_t stg_crc32c(uint32_t crc, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 
-	pthread_once(&crc_once, crc_init);
+	pthread_once(&crc_once, crc_setup);
 	crc = ~crc;
+#ifdef CRC_HW
+	if (crc_hw)
+		return ~crc_sse42(crc, p, len);
+#endif
 	while (len--)
 		crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
 	return ~crc;
