@@ -7,8 +7,8 @@
 #                   line says "N passed, N failed"
 #   make demo       deps + build + the main job on a virtual disc
 #   make fuzz       run every fuzz target for FUZZ_SECONDS each
-#   make bench      the benchmarks in bench/ (burn, mkimage, staging), side
-#                   by side, as tables
+#   make bench      the benchmarks in bench/ (burn, mkimage, staging, fs),
+#                   side by side, as tables
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PREFIX ?= /usr/local
@@ -148,6 +148,7 @@ bench: all $(B)/bench/stgbench
 	@bench/burn $(B)
 	@bench/mkimage $(B)
 	@bench/staging $(B)
+	@bench/fs $(B)
 
 $(B)/bench/stgbench: bench/stgbench.c $(B)/libcds.a
 	@mkdir -p $(dir $@)
