@@ -982,6 +982,9 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->max_readahead = 1u << 20;
 	if (conn->capable & FUSE_CAP_SPLICE_READ)
 		conn->want &= ~FUSE_CAP_SPLICE_READ;
+	/* the kernel clears setuid/setgid on write, truncate and chown
+	 * (libfuse would leave that to us by default) */
+	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
 	if (pthread_create(&fs->syncer, NULL, syncer_main, fs) == 0)
 		fs->syncer_running = true;
 }

@@ -341,6 +341,11 @@ last_session_agrees() {
 	echo r >"$P/mnt/shared/r.txt"
 	run as_nobody rm -f "$P/mnt/shared/r.txt"
 	[ "$status" -ne 0 ]
+	# writing a setuid file as another user clears the bit
+	echo s >"$P/mnt/suid"
+	chmod 4777 "$P/mnt/suid"
+	as_nobody sh -c "echo more >>'$P/mnt/suid'"
+	[ "$(stat -c %a "$P/mnt/suid")" = 777 ]
 	umount "$P/mnt"
 	rm -rf "$P"
 }
