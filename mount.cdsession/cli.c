@@ -213,3 +213,13 @@ void cli_print_escaped(FILE *f, const char *s)
 			putc(*s, f);
 	}
 }
+
+int cli_staging_opt(int c, void *ctx)
+{
+	const char **dir = ctx;
+
+	if (c != 's')
+		return -1;
+	*dir = optarg;
+	return 0;
+}

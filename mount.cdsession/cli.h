@@ -68,6 +68,10 @@ int cli_parse_options(const char *cmd, int argc, char **argv,
 		      const struct option *extra, int (*on_opt)(int, void *),
 		      void *ctx, int max_pos);
 
+/* cli_parse_options() handler of a lone --staging DIR ('s'): @ctx is a
+ * const char ** that gets DIR. */
+int cli_staging_opt(int c, void *ctx);
+
 int cmd_create(int argc, char **argv);
 int cmd_toc(int argc, char **argv);
 int cmd_msinfo(int argc, char **argv);

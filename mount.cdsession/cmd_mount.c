@@ -198,16 +198,6 @@ int cmd_umount(int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
-static int status_opt(int c, void *ctx)
-{
-	const char **dir = ctx;
-
-	if (c != 's')
-		return -1;
-	*dir = optarg;
-	return 0;
-}
-
 int cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -216,8 +206,8 @@ int cmd_status(int argc, char **argv)
 	char st[2048], total[32], avail[32];
 	struct statvfs sv;
 	struct stat sb;
-	int rc =
-	    cli_parse_options("status", argc, argv, opts, status_opt, &sdir, 1);
+	int rc = cli_parse_options("status", argc, argv, opts, cli_staging_opt,
+				   &sdir, 1);
 
 	if (rc >= 0)
 		return rc;

@@ -156,16 +156,6 @@ static int apply_line(struct stg_overlay *ov, char *line)
 	return cds_error(-EINVAL, "bad operation '%s'", op);
 }
 
-static int stage_opt(int c, void *ctx)
-{
-	const char **dir = ctx;
-
-	if (c != 's')
-		return -1;
-	*dir = optarg;
-	return 0;
-}
-
 int cmd_stage(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -180,7 +170,8 @@ int cmd_stage(int argc, char **argv)
 	unsigned lineno = 0;
 	int rc;
 
-	rc = cli_parse_options("stage", argc, argv, opts, stage_opt, &sdir, 1);
+	rc = cli_parse_options("stage", argc, argv, opts, cli_staging_opt,
+			       &sdir, 1);
 	if (rc >= 0)
 		return rc;
 	if (optind >= argc)

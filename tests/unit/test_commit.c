@@ -38,7 +38,9 @@ static int no_base_read(void *ctx, const struct iso_node *n, uint64_t off,
 	return -EIO; /* the base has no files */
 }
 
-static size_t count_dir(const char *path)
+/* Entries of @path whose names start with @prefix ("" = all but . and
+ * ..); (size_t)-1 when @path is missing. */
+static size_t count_entries(const char *path, const char *prefix)
 {
 	DIR *d = opendir(path);
 	size_t n = 0;
@@ -47,29 +49,26 @@ static size_t count_dir(const char *path)
 	if (!d)
 		return (size_t)-1;
 	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+		    strncmp(e->d_name, prefix, strlen(prefix)) == 0)
 			n++;
 	closedir(d);
 	return n;
 }
 
-/* Files under @path and in its subdirectories (the overlay keeps data
- * files in data/XX/); (size_t)-1 when @path is missing. */
+static size_t count_dir(const char *path)
+{
+	return count_entries(path, "");
+}
+
 /* DIR/released.* directories */
 static size_t count_released(const char *path)
 {
-	DIR *d = opendir(path);
-	size_t n = 0;
-	const struct dirent *e;
-
-	if (!d)
-		return (size_t)-1;
-	while ((e = readdir(d)))
-		n += strncmp(e->d_name, "released.", 9) == 0;
-	closedir(d);
-	return n;
+	return count_entries(path, "released.");
 }
 
+/* Files under @path and in its subdirectories (the overlay keeps data
+ * files in data/XX/); (size_t)-1 when @path is missing. */
 static size_t count_files(const char *path)
 {
 	DIR *d = opendir(path);
