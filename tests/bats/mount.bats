@@ -51,7 +51,10 @@ mnt_up() {
 # and devices included)
 same_tree() {
 	run rsync -aHD --numeric-ids --dry-run --itemize-changes "$1/" "$2/"
-	[ "$status" -eq 0 ]
+	[ "$status" -eq 0 ] || {
+		echo "rsync exit $status: $output" | head -20
+		false
+	}
 	[ -z "$output" ] || {
 		echo "$output" | head -20
 		false
@@ -119,7 +122,9 @@ last_session_agrees() {
 	lsiso_extents s1.txt | grep -F -e /random.bin -e /hl/one >keep1
 	for round in 1 2 3 4 5; do
 		mnt_up
-		touch -d '-1 second' stamp
+		# whole seconds: the disc keeps no fractions, and an old file
+		# must be older than the stamp on both sides or on neither
+		touch -d "@$(($(date +%s) - 1)).999999999" stamp
 		case $round in
 		1) # add, overwrite, append
 			for d in mnt ref; do
