@@ -5,6 +5,9 @@
 #   make check      build, run the unit tests (also under ASan+UBSan), the
 #                   fuzz targets' seed replay and the bats tests; the last
 #                   line says "N passed, N failed"
+#   make check-slow the same with CDS_SLOW=1: ten times the model-based and
+#                   crash trials (100 power cuts and kills mid-burn), the
+#                   4 GiB file, the 100k-file trees
 #   make demo       deps + build + the main job on a virtual disc
 #   make fuzz       run every fuzz target for FUZZ_SECONDS each
 #   make bench      the benchmarks in bench/ (burn, mkimage, staging, fs),
@@ -54,7 +57,7 @@ DEBIAN_PKGS := build-essential pkg-config libfuse3-dev fuse3 libcdio-dev \
 	libiso9660-dev bats genisoimage xorriso libcdio-utils cdrskin wodim \
 	qemu-system-x86 clang libclang-rt-14-dev rsync clang-format cppcheck
 
-.PHONY: all deps check check-unit check-asan check-fuzz check-bats demo fuzz \
+.PHONY: all deps check check-slow check-unit check-asan check-fuzz check-bats demo fuzz \
 	bench install clean format format-check lint
 all: $(PROGS) $(SHIM)
 
