@@ -42,9 +42,10 @@ struct fs {
 	struct stg_overlay *ov;
 	struct iso_node *base;
 	struct fs_inomap *map;
-	uint32_t *opens; /* open handles by stable number */
-	uint64_t room;	 /* bytes of data the next session can hold */
-	uint64_t staged; /* staged data, exact or over-estimated */
+	uint32_t *opens;   /* open handles by stable number */
+	uint64_t room;	   /* bytes of data the next session can hold */
+	uint32_t capacity; /* the medium's blocks, 0 until measured */
+	uint64_t staged;   /* staged data, exact or over-estimated */
 	uint64_t nopens;
 	bool ro;
 	char tmp_store[64]; /* read-only mounts stage nowhere: a temp dir */
@@ -175,14 +176,18 @@ static bool refuse_ro(struct fs *fs, fuse_req_t req)
  * 11400 after it), padding, and room for its directories. */
 #define SESSION_OVERHEAD_BLOCKS (11400u + 150u + 300u)
 
-/* Re-read the medium's free space and the staged data (with fs->lock). */
+/* Re-read the medium's size and free space and the staged data (with
+ * fs->lock): at mount and after each burn, the only times they change. */
 static void measure_room(struct fs *fs)
 {
 	struct mmc_disc disc;
 	uint64_t free_blocks = 0;
 
-	if (mmc_drive_disc(fs->m->drive, &disc) == 0 && disc.nwa_valid)
-		free_blocks = disc.free_blocks;
+	if (mmc_drive_disc(fs->m->drive, &disc) == 0) {
+		fs->capacity = disc.capacity;
+		if (disc.nwa_valid)
+			free_blocks = disc.free_blocks;
+	}
 	free_blocks = free_blocks > SESSION_OVERHEAD_BLOCKS
 			  ? free_blocks - SESSION_OVERHEAD_BLOCKS
 			  : 0;
@@ -808,21 +813,20 @@ static int do_commit(struct fs *fs, bool close_disc)
 	return rc;
 }
 
+/* fsync of the root commits (see fs.h); of any other directory it is
+ * fsync of a file: the staged copy made durable. */
 static void op_fsyncdir(fuse_req_t req, fuse_ino_t nr, int datasync,
 			struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
-	uint64_t ino = enter(fs, req, nr);
-	(void)fi;
 
-	if (!ino)
+	if (nr != FUSE_ROOT_ID || fs->o.sync_durable) {
+		op_fsync(req, nr, datasync, fi);
 		return;
-	int rc = 0;
-	if (!fs->ro && ino == STG_ROOT_INO && !fs->o.sync_durable)
-		rc = do_commit(fs, false);
-	else if (!fs->ro)
-		rc = stg_fsync(fs->ov, ino, datasync);
-	leave_err(fs, req, rc);
+	}
+	if (!enter(fs, req, nr))
+		return;
+	leave_err(fs, req, fs->ro ? 0 : do_commit(fs, false));
 }
 
 /* ---- statfs, xattrs ---- */
@@ -835,7 +839,10 @@ static void op_statfs(fuse_req_t req, fuse_ino_t nr)
 	(void)nr;
 
 	pthread_mutex_lock(&fs->lock);
-	int rc = mmc_drive_disc(fs->m->drive, &disc);
+	/* the medium's size is known since the mount; ask the drive only
+	 * when that failed (and report why) */
+	int rc = fs->capacity ? 0 : mmc_drive_disc(fs->m->drive, &disc);
+	uint32_t capacity = fs->capacity;
 	uint64_t room = fs->ro ? 0 : fs->room;
 	uint64_t staged = fs->ov && !fs->ro ? stg_staged_bytes(fs->ov) : 0;
 	if (fs->ov && !fs->ro)
@@ -845,11 +852,13 @@ static void op_statfs(fuse_req_t req, fuse_ino_t nr)
 		fuse_reply_err(req, -rc);
 		return;
 	}
+	if (!capacity)
+		capacity = disc.capacity;
 	/* total: the medium; free: what the next session can still take
 	 * after its overhead and what is already staged */
 	sv.f_bsize = BLOCK;
 	sv.f_frsize = BLOCK;
-	sv.f_blocks = disc.capacity;
+	sv.f_blocks = capacity;
 	sv.f_bfree = room > staged ? (room - staged) / BLOCK : 0;
 	sv.f_bavail = sv.f_bfree;
 	sv.f_namemax = 255;

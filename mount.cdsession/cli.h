@@ -84,6 +84,10 @@ int cmd_staging(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
 int cmd_umount(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+/* cdsession-fix MOUNTPOINT: the daemon burns what is staged as the last
+ * session, or closes the disc as it is (fs/fs.h, FS_CLOSE_XATTR); prints
+ * the outcome.  0 or a negative errno with a message. */
+int cli_close_mounted_disc(const char *dir);
 /* cdsession status of a device (not mounted): medium and what is staged;
  * @dir is --staging or NULL.  0 or a negative errno with a message. */
 int staging_status(const char *device, const char *dir);

@@ -5,14 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "common/error.h"
 #include "common/sector.h"
 #include "fs/commit.h"
-#include "fs/fs.h"
 #include "mmc/drive.h"
 
 /* Image bytes read per step: large enough to keep syscalls rare. */
@@ -173,29 +171,6 @@ out:
 	return rc < 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
 
-/* cdsession-fix MOUNTPOINT: the daemon burns what is staged as the last
- * session, or closes the disc (fs/fs.h, FS_CLOSE_XATTR). */
-static int fix_mount(const char *dir)
-{
-	if (setxattr(dir, FS_CLOSE_XATTR, "1", 1, 0) == 0) {
-		char st[2048];
-		ssize_t n = getxattr(dir, FS_STATUS_XATTR, st, sizeof(st) - 1);
-		const char *last =
-		    n > 0 ? (st[n] = '\0', strstr(st, "last: ")) : NULL;
-		if (last)
-			printf("%.*s\n", (int)strcspn(last + 6, "\n"),
-			       last + 6);
-		return 0;
-	}
-	if (errno == ENOTSUP || errno == ENODATA)
-		return cds_error(
-		    -ENOTSUP, "%s is not the root of a cdsession mount", dir);
-	return cds_error(-errno,
-			 "%s: closing the disc failed: %s (see "
-			 "cdsession status)",
-			 dir, strerror(errno));
-}
-
 int cmd_fix(int argc, char **argv)
 {
 	struct mmc_drive *d = NULL;
@@ -212,7 +187,7 @@ int cmd_fix(int argc, char **argv)
 		return rc;
 	dev = optind < argc ? argv[optind] : NULL;
 	if (dev && stat(dev, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-		rc = fix_mount(dev);
+		rc = cli_close_mounted_disc(dev);
 		return rc < 0 ? cli_fail(rc) : CLI_EXIT_OK;
 	}
 	rc = cli_open_drive(dev, 0, &d);

@@ -146,6 +146,25 @@ static int sync_mount(const char *dir)
 	return 0;
 }
 
+int cli_close_mounted_disc(const char *dir)
+{
+	char st[2048], v[1024];
+
+	if (setxattr(dir, FS_CLOSE_XATTR, "1", 1, 0) == 0) {
+		if (read_status(dir, st, sizeof(st)) == 0 &&
+		    status_value(st, "last", v, sizeof(v)))
+			printf("%s\n", v);
+		return 0;
+	}
+	if (errno == ENOTSUP || errno == ENODATA)
+		return cds_error(
+		    -ENOTSUP, "%s is not the root of a cdsession mount", dir);
+	return cds_error(-errno,
+			 "%s: closing the disc failed: %s (see "
+			 "cdsession status)",
+			 dir, strerror(errno));
+}
+
 static int mount_cmd_args(const char *cmd, int argc, char **argv,
 			  const char **dir)
 {

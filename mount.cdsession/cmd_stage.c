@@ -33,19 +33,14 @@ static int parent_of(struct stg_overlay *ov, const char *path, uint64_t *dir,
 {
 	char buf[PATH_MAX];
 	const char *slash = strrchr(path, '/');
-	uint64_t cur = STG_ROOT_INO;
 
 	if (path[0] != '/' || !slash || !slash[1])
 		return cds_error(-EINVAL, "%s: not an absolute file path",
 				 path);
 	snprintf(buf, sizeof(buf), "%.*s", (int)(slash - path), path);
-	for (char *save = NULL, *c = strtok_r(buf, "/", &save); c;
-	     c = strtok_r(NULL, "/", &save)) {
-		int rc = stg_lookup(ov, cur, c, &cur);
-		if (rc)
-			return cds_error(rc, "%s: %s", path, strerror(-rc));
-	}
-	*dir = cur;
+	int rc = stg_lookup_path(ov, buf, dir);
+	if (rc)
+		return cds_error(rc, "%s: %s", path, strerror(-rc));
 	*name = slash + 1;
 	return 0;
 }

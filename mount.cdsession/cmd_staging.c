@@ -292,31 +292,6 @@ static int walk_view(struct walk *w, uint64_t dir, char *path, size_t len,
 	return rc ? rc : w->err;
 }
 
-/* Resolve an absolute @path of the merged view. */
-static int view_lookup(struct stg_overlay *ov, const char *path, uint64_t *ino)
-{
-	char comp[NAME_MAX + 1];
-	uint64_t cur = STG_ROOT_INO;
-
-	while (*path == '/')
-		path++;
-	while (*path) {
-		size_t n = strcspn(path, "/");
-		if (n > NAME_MAX)
-			return -ENAMETOOLONG;
-		memcpy(comp, path, n);
-		comp[n] = '\0';
-		int rc = stg_lookup(ov, cur, comp, &cur);
-		if (rc)
-			return rc;
-		path += n;
-		while (*path == '/')
-			path++;
-	}
-	*ino = cur;
-	return 0;
-}
-
 /* Is base node @c (at @path) still in the view?  Seen anywhere, or, for
  * another name of a hard link, its inode is at this same path. */
 static bool base_present(struct walk *w, const struct iso_node *c,
@@ -329,7 +304,7 @@ static bool base_present(struct walk *w, const struct iso_node *c,
 	if (bsearch(&c, w->seen, w->nseen, sizeof(*w->seen), cmp_ptr))
 		return true;
 	return !iso_node_is_dir(c) && c->nlink > 1 &&
-	       view_lookup(w->s->ov, path, &ino) == 0 &&
+	       stg_lookup_path(w->s->ov, path, &ino) == 0 &&
 	       stg_origin(w->s->ov, ino, &b, &changed) == 0 && same_file(b, c);
 }
 

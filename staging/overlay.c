@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -617,6 +618,17 @@ static int rec_err(struct stg_overlay *ov, int err, const char *what)
 	return cds_error(err, "%s", what);
 }
 
+/* The inode a record names, once the record decoded whole: the checks
+ * every record about one inode starts with. */
+static int rec_inode(struct stg_overlay *ov, const struct dec *d, uint64_t ino,
+		     struct ov_inode **n)
+{
+	if (d->bad)
+		return rec_err(ov, -EINVAL, "truncated record");
+	*n = get_ino(ov, ino);
+	return *n ? 0 : rec_err(ov, -ENOENT, "no such inode");
+}
+
 static int check_name(struct stg_overlay *ov, const char *name)
 {
 	int rc = iso_name_check(name, strlen(name));
@@ -960,11 +972,10 @@ static int ap_setattr(struct stg_overlay *ov, struct dec *d,
 		 gid = get_u32(d);
 	uint64_t size = get_u64(d);
 	struct timespec at = get_ts(d), mt = get_ts(d);
-	if (d->bad)
-		return rec_err(ov, -EINVAL, "truncated record");
-	struct ov_inode *n = get_ino(ov, ino);
-	if (!n)
-		return rec_err(ov, -ENOENT, "no such inode");
+	struct ov_inode *n;
+	int rc = rec_inode(ov, d, ino, &n);
+	if (rc)
+		return rc;
 	if (which & ~0x3fu)
 		return rec_err(ov, -EINVAL, "bad attribute mask");
 	if (which & STG_SET_SIZE) {
@@ -1002,11 +1013,10 @@ static int ap_setattr(struct stg_overlay *ov, struct dec *d,
 static int ap_copyup(struct stg_overlay *ov, struct dec *d, struct timespec now)
 {
 	uint64_t ino = get_u64(d), size = get_u64(d);
-	if (d->bad)
-		return rec_err(ov, -EINVAL, "truncated record");
-	struct ov_inode *n = get_ino(ov, ino);
-	if (!n)
-		return rec_err(ov, -ENOENT, "no such inode");
+	struct ov_inode *n;
+	int rc = rec_inode(ov, d, ino, &n);
+	if (rc)
+		return rc;
 	if (!S_ISREG(n->mode) || !n->base || n->has_data)
 		return rec_err(ov, -EINVAL, "copy-up of a file that has data");
 	if (size > n->size)
@@ -1023,11 +1033,10 @@ static int ap_copyup(struct stg_overlay *ov, struct dec *d, struct timespec now)
 static int ap_write(struct stg_overlay *ov, struct dec *d, struct timespec now)
 {
 	uint64_t ino = get_u64(d), size = get_u64(d);
-	if (d->bad)
-		return rec_err(ov, -EINVAL, "truncated record");
-	struct ov_inode *n = get_ino(ov, ino);
-	if (!n)
-		return rec_err(ov, -ENOENT, "no such inode");
+	struct ov_inode *n;
+	int rc = rec_inode(ov, d, ino, &n);
+	if (rc)
+		return rc;
 	if (!S_ISREG(n->mode) || !n->has_data)
 		return rec_err(ov, -EINVAL, "write to a file without data");
 	if (size > MAX_FILE_SIZE || size < n->size)
@@ -1504,6 +1513,30 @@ int stg_lookup(struct stg_overlay *ov, uint64_t parent, const char *name,
 	if (!e)
 		return -ENOENT;
 	*ino = e->ino;
+	return 0;
+}
+
+int stg_lookup_path(struct stg_overlay *ov, const char *path, uint64_t *ino)
+{
+	char comp[NAME_MAX + 1];
+	uint64_t cur = STG_ROOT_INO;
+
+	while (*path == '/')
+		path++;
+	while (*path) {
+		size_t n = strcspn(path, "/");
+		if (n > NAME_MAX)
+			return -ENAMETOOLONG;
+		memcpy(comp, path, n);
+		comp[n] = '\0';
+		int rc = stg_lookup(ov, cur, comp, &cur);
+		if (rc)
+			return rc;
+		path += n;
+		while (*path == '/')
+			path++;
+	}
+	*ino = cur;
 	return 0;
 }
 

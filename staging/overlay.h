@@ -173,6 +173,10 @@ void stg_overlay_close(struct stg_overlay *ov);
 
 int stg_lookup(struct stg_overlay *ov, uint64_t parent, const char *name,
 	       uint64_t *ino);
+/* The inode at @path of the merged view, names separated by '/' from the
+ * root (leading and repeated '/' ignored; "" is the root): for tools, the
+ * filesystem resolves one name at a time with stg_lookup(). */
+int stg_lookup_path(struct stg_overlay *ov, const char *path, uint64_t *ino);
 int stg_getattr(struct stg_overlay *ov, uint64_t ino, struct stg_attr *a);
 int stg_setattr(struct stg_overlay *ov, uint64_t ino, const struct stg_attr *a,
 		unsigned which);

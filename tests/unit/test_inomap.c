@@ -26,15 +26,8 @@ static int no_read(void *ctx, const struct iso_node *n, uint64_t off, void *buf,
 
 static uint64_t at(struct stg_overlay *ov, const char *path)
 {
-	char buf[256];
-	uint64_t ino = STG_ROOT_INO;
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *save = NULL, *c = strtok_r(buf, "/", &save); c;
-	     c = strtok_r(NULL, "/", &save))
-		if (stg_lookup(ov, ino, c, &ino))
-			return 0;
-	return ino;
+	uint64_t ino;
+	return stg_lookup_path(ov, path, &ino) ? 0 : ino;
 }
 
 int main(void)
@@ -87,6 +80,16 @@ int main(void)
 
 	uint64_t bdir = at(b, "d"), bf = at(b, "d/f"), bg = at(b, "g");
 	ok(bdir && bf && bg, "the paths are in the new overlay");
+	/* stg_lookup_path: extra slashes, the root, missing and long names */
+	is_int(at(b, "//d///f/"), bf, "path with extra slashes");
+	is_int(at(b, ""), STG_ROOT_INO, "empty path is the root");
+	uint64_t ino;
+	is_int(stg_lookup_path(b, "/gone", &ino), -ENOENT, "missing name");
+	char longname[300];
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	is_int(stg_lookup_path(b, longname, &ino), -ENAMETOOLONG,
+	       "a name over 255 bytes");
 	is_int(bf, bg, "the hard link is one inode there too");
 	is_int(fs_inomap_stable(m, bdir), nr_dir,
 	       "the directory keeps its number");
