@@ -9,6 +9,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+int cds_source_check_range(const struct cds_source *src, uint32_t lba,
+			   uint32_t count)
+{
+	if (lba > src->nsectors || count > src->nsectors - lba)
+		return cds_error(-EINVAL,
+				 "read of sectors %u+%u outside the "
+				 "%u-sector source",
+				 lba, count, src->nsectors);
+	return 0;
+}
+
 struct fd_source {
 	struct cds_source base;
 	int fd;
@@ -22,11 +33,9 @@ static int fd_source_read(struct cds_source *src, uint32_t lba, uint32_t count,
 	off_t off = (off_t)lba * CDS_SECTOR_SIZE;
 	size_t done = 0;
 
-	if (lba > src->nsectors || count > src->nsectors - lba)
-		return cds_error(-EINVAL,
-				 "read of sectors %u+%u outside the "
-				 "%u-sector source",
-				 lba, count, src->nsectors);
+	int rc = cds_source_check_range(src, lba, count);
+	if (rc)
+		return rc;
 	while (done < want) {
 		ssize_t n = pread(fs->fd, (char *)buf + done, want - done,
 				  off + (off_t)done);
@@ -109,11 +118,9 @@ static int mem_source_read(struct cds_source *src, uint32_t lba, uint32_t count,
 	size_t off = (size_t)lba * CDS_SECTOR_SIZE;
 	size_t want = (size_t)count * CDS_SECTOR_SIZE, have;
 
-	if (lba > src->nsectors || count > src->nsectors - lba)
-		return cds_error(-EINVAL,
-				 "read of sectors %u+%u outside the "
-				 "%u-sector source",
-				 lba, count, src->nsectors);
+	int rc = cds_source_check_range(src, lba, count);
+	if (rc)
+		return rc;
 	have = off < ms->len ? ms->len - off : 0;
 	if (have > want)
 		have = want;

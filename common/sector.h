@@ -35,6 +35,11 @@ struct cds_source {
 	uint32_t nsectors;
 };
 
+/* For a source's read op: 0 when @count sectors from @lba lie within
+ * @src, else -EINVAL with a message. */
+int cds_source_check_range(const struct cds_source *src, uint32_t lba,
+			   uint32_t count);
+
 static inline int cds_source_read(struct cds_source *src, uint32_t lba,
 				  uint32_t count, void *buf)
 {

@@ -531,11 +531,9 @@ static int cache_read(struct cds_source *src, uint32_t lba, uint32_t count,
 	size_t si;
 	int rc = 0;
 
-	if (lba > src->nsectors || count > src->nsectors - lba)
-		return cds_error(-EINVAL,
-				 "read of sectors %u+%u outside the "
-				 "%u-sector source",
-				 lba, count, src->nsectors);
+	rc = cds_source_check_range(src, lba, count);
+	if (rc)
+		return rc;
 	if (!count)
 		return 0;
 	b = lba / BLOCK_SECTORS;
