@@ -30,9 +30,9 @@
 #include "staging/overlay.h"
 #include "staging/store.h"
 
-#define TIMEOUT	   1.0 /* seconds the kernel may cache entries and attrs */
-#define BLOCK	   2048
-#define STATUS_MAX 1024
+#define TIMEOUT	 1.0 /* seconds the kernel may cache entries and attrs */
+#define BLOCK	 2048
+#define LAST_MAX 1024
 
 struct fs {
 	struct fs_opts o;
@@ -63,7 +63,7 @@ struct fs {
 	pthread_mutex_t status_lock;
 	char state[32];
 	struct fs_commit_progress progress;
-	char last[STATUS_MAX]; /* the last commit or failure */
+	char last[LAST_MAX]; /* the last commit or failure */
 };
 
 static struct fs *fs_of(fuse_req_t req)
@@ -884,26 +884,6 @@ static void status_text(struct fs *fs, char *buf, size_t cap)
 	pthread_mutex_unlock(&fs->status_lock);
 }
 
-static void op_getxattr(fuse_req_t req, fuse_ino_t nr, const char *name,
-			size_t size)
-{
-	struct fs *fs = fs_of(req);
-	char buf[STATUS_MAX + 256];
-
-	if (nr != FUSE_ROOT_ID || strcmp(name, FS_STATUS_XATTR) != 0) {
-		fuse_reply_err(req, ENOTSUP);
-		return;
-	}
-	status_text(fs, buf, sizeof(buf));
-	size_t len = strlen(buf);
-	if (size == 0)
-		fuse_reply_xattr(req, len);
-	else if (size < len)
-		fuse_reply_err(req, ERANGE);
-	else
-		fuse_reply_buf(req, buf, len);
-}
-
 /* cdsession-fix MOUNTPOINT: the last session now (with fs->lock held). */
 static int close_disc(struct fs *fs)
 {
@@ -929,25 +909,28 @@ static int close_disc(struct fs *fs)
 	return 0;
 }
 
-static void op_setxattr(fuse_req_t req, fuse_ino_t nr, const char *name,
-			const char *value, size_t size, int flags)
+/* ENOSYS, once: the kernel answers every later getxattr (the
+ * security.capability it looks up before each write() above all) with
+ * EOPNOTSUPP itself instead of a round trip to us.  Nothing to read:
+ * Rock Ridge records no extended attributes. */
+static void op_getxattr(fuse_req_t req, fuse_ino_t nr, const char *name,
+			size_t size)
 {
-	struct fs *fs = fs_of(req);
-	(void)value, (void)size, (void)flags;
-
-	if (nr != FUSE_ROOT_ID || strcmp(name, FS_CLOSE_XATTR) != 0) {
-		fuse_reply_err(req, ENOTSUP); /* Rock Ridge has no xattrs */
-		return;
-	}
-	pthread_mutex_lock(&fs->lock);
-	int rc = fs->ov ? close_disc(fs) : -ESTALE;
-	pthread_mutex_unlock(&fs->lock);
-	fuse_reply_err(req, rc < 0 ? -rc : 0);
+	(void)nr, (void)name, (void)size;
+	fuse_reply_err(req, ENOSYS);
 }
 
 static void op_listxattr(fuse_req_t req, fuse_ino_t nr, size_t size)
 {
 	(void)nr, (void)size;
+	fuse_reply_err(req, ENOSYS);
+}
+
+/* Setting one is refused out loud: it could not be burnt. */
+static void op_setxattr(fuse_req_t req, fuse_ino_t nr, const char *name,
+			const char *value, size_t size, int flags)
+{
+	(void)nr, (void)name, (void)value, (void)size, (void)flags;
 	fuse_reply_err(req, ENOTSUP);
 }
 
@@ -955,6 +938,40 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t nr, const char *name)
 {
 	(void)nr, (void)name;
 	fuse_reply_err(req, ENOTSUP);
+}
+
+/* FS_IOC_STATUS and FS_IOC_CLOSE on the root (see fs.h); anything else is
+ * not a terminal, nor any other device (isatty() asks). */
+static void op_ioctl(fuse_req_t req, fuse_ino_t nr, int cmd, void *arg,
+		     struct fuse_file_info *fi, unsigned flags,
+		     const void *in_buf, size_t in_bufsz, size_t out_bufsz)
+{
+	struct fs *fs = fs_of(req);
+	(void)arg, (void)fi, (void)in_buf, (void)in_bufsz;
+
+	if (nr != FUSE_ROOT_ID || (flags & FUSE_IOCTL_COMPAT)) {
+		fuse_reply_err(req, ENOTTY);
+	} else if ((unsigned)cmd == FS_IOC_STATUS &&
+		   out_bufsz >= FS_STATUS_MAX) {
+		char buf[FS_STATUS_MAX];
+		status_text(fs, buf, sizeof(buf));
+		fuse_reply_ioctl(req, 0, buf, strlen(buf) + 1);
+	} else if ((unsigned)cmd == FS_IOC_CLOSE) {
+		uid_t uid = fuse_req_ctx(req)->uid;
+		if (uid != 0 && uid != getuid()) {
+			fuse_reply_err(req, EPERM);
+			return;
+		}
+		pthread_mutex_lock(&fs->lock);
+		int rc = fs->ov ? close_disc(fs) : -ESTALE;
+		pthread_mutex_unlock(&fs->lock);
+		if (rc < 0)
+			fuse_reply_err(req, -rc);
+		else
+			fuse_reply_ioctl(req, 0, NULL, 0);
+	} else {
+		fuse_reply_err(req, ENOTTY);
+	}
 }
 
 /* ---- life cycle ---- */
@@ -994,6 +1011,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	/* the kernel clears setuid/setgid on write, truncate and chown
 	 * (libfuse would leave that to us by default) */
 	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
+	/* FS_IOC_STATUS and FS_IOC_CLOSE are sent to the root directory */
+	conn->want |= conn->capable & FUSE_CAP_IOCTL_DIR;
 	if (pthread_create(&fs->syncer, NULL, syncer_main, fs) == 0)
 		fs->syncer_running = true;
 }
@@ -1066,6 +1085,7 @@ static const struct fuse_lowlevel_ops ops = {
     .statfs = op_statfs,
     .setxattr = op_setxattr,
     .getxattr = op_getxattr,
+    .ioctl = op_ioctl,
     .listxattr = op_listxattr,
     .removexattr = op_removexattr,
     .create = op_create,

@@ -13,23 +13,29 @@
  * root) commits unless -o sync=durable; fsync of anything else only makes
  * the staged copy durable.
  *
- * Status: getxattr("user.cdsession.status") on the root answers a few
+ * Status: the FS_IOC_STATUS ioctl on the root directory answers a few
  * "key: value" lines (state, phase and progress of a running commit, the
- * last commit or failure, pending changes) without waiting for the
- * filesystem's mutex; `cdsession status` and `cdsession sync` read it.
- * Every other extended attribute is refused with ENOTSUP: Rock Ridge
+ * last commit or failure) without waiting for the filesystem's mutex;
+ * `cdsession status` and `cdsession sync` read it.  FS_IOC_CLOSE closes the
+ * disc (cdsession-fix MOUNTPOINT).  They are ioctls rather than extended
+ * attributes so that getxattr can answer ENOSYS once: the kernel then stops
+ * asking for security.capability before every write(), a round trip each.
+ * Extended attributes are thus refused with ENOTSUP (EOPNOTSUPP): Rock Ridge
  * cannot record them.
  */
 #ifndef CDS_FS_FS_H
 #define CDS_FS_FS_H
 
+#include <linux/ioctl.h>
 #include <stdbool.h>
 
-#define FS_STATUS_XATTR "user.cdsession.status"
-/* setxattr() of it on the root: burn what is staged as the disc's last
- * session, or close the disc when nothing is (cdsession-fix MOUNTPOINT);
- * the mount is read-only afterwards. */
-#define FS_CLOSE_XATTR "user.cdsession.close"
+#define FS_STATUS_MAX 4096
+/* The status lines, NUL-terminated, into the argument's buffer. */
+#define FS_IOC_STATUS _IOR(0xCD, 0x51, char[FS_STATUS_MAX])
+/* Burn what is staged as the disc's last session, or close the disc when
+ * nothing is; the mount is read-only afterwards.  Root or the user who
+ * mounted only (EPERM otherwise). */
+#define FS_IOC_CLOSE _IO(0xCD, 0x52)
 
 struct fs_opts {
 	const char *source; /* device node or virtual disc file */

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
-#include <sys/xattr.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,21 +22,47 @@
 #include "common/error.h"
 #include "fs/fs.h"
 
-/* The status lines of the mount at @dir into @buf: 0, or -ENOTSUP when
- * @dir is not the root of a cdsession mount. */
+/* Open the root of the mount at @dir: a descriptor, or -ENOTSUP when @dir
+ * is no directory. */
+static int open_root(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0)
+		return fd;
+	if (errno == ENOTDIR || errno == ENOENT)
+		return cds_error(
+		    -ENOTSUP, "%s is not the root of a cdsession mount", dir);
+	return cds_error(-errno, "%s: %s", dir, strerror(errno));
+}
+
+/* The kernel and other filesystems answer an ioctl they do not know with
+ * ENOTTY (or EINVAL, EOPNOTSUPP): then @dir is no cdsession mount. */
+static bool foreign_ioctl(int err)
+{
+	return err == ENOTTY || err == EINVAL || err == EOPNOTSUPP ||
+	       err == ENOSYS;
+}
+
+/* The status lines of the mount at @dir into @buf (FS_STATUS_MAX bytes):
+ * 0, or -ENOTSUP when @dir is not the root of a cdsession mount. */
 static int read_status(const char *dir, char *buf, size_t cap)
 {
-	ssize_t n = getxattr(dir, FS_STATUS_XATTR, buf, cap - 1);
+	char st[FS_STATUS_MAX] = "";
+	int fd = open_root(dir), rc = 0;
 
-	if (n < 0)
-		return errno == ENOTSUP || errno == ENODATA || errno == ENOENT
-			   ? cds_error(-ENOTSUP,
-				       "%s is not the root of a "
-				       "cdsession mount",
-				       dir)
-			   : cds_error(-errno, "%s: %s", dir, strerror(errno));
-	buf[n] = '\0';
-	return 0;
+	if (fd < 0)
+		return fd;
+	if (ioctl(fd, FS_IOC_STATUS, st) < 0)
+		rc = foreign_ioctl(errno)
+			 ? cds_error(-ENOTSUP,
+				     "%s is not the root of a cdsession mount",
+				     dir)
+			 : cds_error(-errno, "%s: %s", dir, strerror(errno));
+	close(fd);
+	st[sizeof(st) - 1] = '\0';
+	snprintf(buf, cap, "%s", st);
+	return rc;
 }
 
 /* The value of "key: value" in @status, or NULL. */
@@ -84,7 +110,7 @@ static void *watch_main(void *arg)
 		pthread_cond_timedwait(&w->cond, &w->lock, &t);
 		if (w->done)
 			break;
-		char st[2048], v[128];
+		char st[FS_STATUS_MAX], v[128];
 		unsigned long long done = 0, total = 0;
 		if (read_status(w->dir, st, sizeof(st)) ||
 		    !status_value(st, "phase", cur, sizeof(cur)) ||
@@ -113,7 +139,7 @@ static void *watch_main(void *arg)
 /* Commit the mount at @dir now; prints the outcome. */
 static int sync_mount(const char *dir)
 {
-	char st[2048], v[1024];
+	char st[FS_STATUS_MAX], v[1024];
 	struct watch w = {dir, false, PTHREAD_MUTEX_INITIALIZER,
 			  PTHREAD_COND_INITIALIZER};
 	pthread_t th;
@@ -148,21 +174,27 @@ static int sync_mount(const char *dir)
 
 int cli_close_mounted_disc(const char *dir)
 {
-	char st[2048], v[1024];
+	char st[FS_STATUS_MAX], v[1024];
+	int fd = open_root(dir), rc = 0;
 
-	if (setxattr(dir, FS_CLOSE_XATTR, "1", 1, 0) == 0) {
-		if (read_status(dir, st, sizeof(st)) == 0 &&
-		    status_value(st, "last", v, sizeof(v)))
-			printf("%s\n", v);
-		return 0;
+	if (fd < 0)
+		return fd;
+	if (ioctl(fd, FS_IOC_CLOSE) < 0) {
+		int err = errno;
+		rc = foreign_ioctl(err)
+			 ? cds_error(-ENOTSUP,
+				     "%s is not the root of a cdsession mount",
+				     dir)
+			 : cds_error(-err,
+				     "%s: closing the disc failed: %s (see "
+				     "cdsession status)",
+				     dir, strerror(err));
+	} else if (read_status(dir, st, sizeof(st)) == 0 &&
+		   status_value(st, "last", v, sizeof(v))) {
+		printf("%s\n", v);
 	}
-	if (errno == ENOTSUP || errno == ENODATA)
-		return cds_error(
-		    -ENOTSUP, "%s is not the root of a cdsession mount", dir);
-	return cds_error(-errno,
-			 "%s: closing the disc failed: %s (see "
-			 "cdsession status)",
-			 dir, strerror(errno));
+	close(fd);
+	return rc;
 }
 
 static int mount_cmd_args(const char *cmd, int argc, char **argv,
@@ -222,7 +254,7 @@ int cmd_status(int argc, char **argv)
 	static const struct option opts[] = {
 	    {"staging", required_argument, NULL, 's'}, {0}};
 	const char *path, *sdir = NULL;
-	char st[2048], total[32], avail[32];
+	char st[FS_STATUS_MAX], total[32], avail[32];
 	struct statvfs sv;
 	struct stat sb;
 	int rc = cli_parse_options("status", argc, argv, opts, cli_staging_opt,

@@ -351,6 +351,15 @@ last_session_agrees() {
 	chmod 4777 "$P/mnt/suid"
 	as_nobody sh -c "echo more >>'$P/mnt/suid'"
 	[ "$(stat -c %a "$P/mnt/suid")" = 777 ]
+	# the daemon's status is anyone's to read; closing the disc is not
+	run as_nobody "$CDSESSION" status "$P/mnt"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"state: idle"* ]]
+	run as_nobody "$CDSESSION_FIX" "$P/mnt"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"closing the disc failed: Operation not permitted"* ]]
+	run cds toc "$P/disc.img"
+	[[ "$output" != *"closed"* ]]
 	umount "$P/mnt"
 	rm -rf "$P"
 }
