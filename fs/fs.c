@@ -557,6 +557,21 @@ static void op_write(fuse_req_t req, fuse_ino_t nr, const char *buf,
 		fuse_reply_write(req, (size_t)n);
 }
 
+/* With fs->lock held: the slow part of a sync (writing back the dirty
+ * data files) without the lock, so that other requests go on meanwhile;
+ * then the overlay's own sync, with it, finds little left to do.  The
+ * overlay may have been replaced meanwhile (a commit): @nr is resolved
+ * again, 0 when it is gone. */
+static uint64_t flush_unlocked(struct fs *fs, fuse_ino_t nr)
+{
+	struct stg_sync_plan *p = stg_sync_prepare(fs->ov);
+
+	pthread_mutex_unlock(&fs->lock);
+	stg_sync_flush(p);
+	pthread_mutex_lock(&fs->lock);
+	return fs->ov ? ino_of(fs, nr) : 0;
+}
+
 static void op_fsync(fuse_req_t req, fuse_ino_t nr, int datasync,
 		     struct fuse_file_info *fi)
 {
@@ -566,7 +581,13 @@ static void op_fsync(fuse_req_t req, fuse_ino_t nr, int datasync,
 
 	if (!ino)
 		return;
-	leave_err(fs, req, fs->ro ? 0 : stg_fsync(fs->ov, ino, datasync));
+	if (fs->ro)
+		return leave_err(fs, req, 0);
+	ino = flush_unlocked(fs, nr);
+	leave_err(fs, req,
+		  !ino	   ? -ESTALE
+		  : fs->ro ? 0
+			   : stg_fsync(fs->ov, ino, datasync));
 }
 
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -986,7 +1007,8 @@ static void *syncer_main(void *arg)
 		clock_gettime(CLOCK_REALTIME, &t);
 		t.tv_sec += 1;
 		pthread_cond_timedwait(&fs->wake, &fs->lock, &t);
-		if (fs->ov && !fs->ro) {
+		if (fs->ov && !fs->ro && !fs->stop &&
+		    flush_unlocked(fs, FUSE_ROOT_ID) && !fs->ro) {
 			int rc = stg_sync(fs->ov);
 			if (rc < 0)
 				cds_log(CDS_LOG_ERR, "%s: staging sync: %s",

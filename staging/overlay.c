@@ -81,6 +81,7 @@ struct ov_inode {
 	uint64_t snap_serial;
 	bool has_data;	 /* data in DIR/data/XX/<ino> (data_name()) */
 	bool dirty;	 /* written since the last sync */
+	bool data_seen;	 /* its data file was opened: it exists */
 	bool orphan;	 /* no name left, kept while pinned */
 	bool changed;	 /* differs from the base (compaction writes it) */
 	uint32_t pins;	 /* stg_pin() count */
@@ -1752,9 +1753,13 @@ static int data_fd(struct stg_overlay *ov, struct ov_inode *n, bool create)
 	}
 	char name[DATA_NAME_MAX];
 	data_name(n->ino, name);
-	int fd = openat(ov->datafd, name, O_RDWR | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT && create) {
-		/* a new entry (only then is its directory to be synced) */
+	/* a file not yet seen is most likely a new one being written: then
+	 * one openat() with O_CREAT, not a failing one first */
+	int fd = create && !n->data_seen
+		     ? -1
+		     : openat(ov->datafd, name, O_RDWR | O_CLOEXEC);
+	if (fd < 0 && (create && (!n->data_seen || errno == ENOENT))) {
+		/* perhaps a new entry: its directory is to be synced */
 		int flags = O_RDWR | O_CLOEXEC | O_CREAT;
 		fd = openat(ov->datafd, name, flags, 0600);
 		char sub[3] = {name[0], name[1], 0};
@@ -1781,6 +1786,7 @@ static int data_fd(struct stg_overlay *ov, struct ov_inode *n, bool create)
 				 stg_store_dir(ov->st), name, strerror(errno));
 	}
 	n->fd = fd;
+	n->data_seen = true;
 	ov->open_fds++;
 	return fd;
 }
@@ -2032,6 +2038,56 @@ static int sync_data(struct stg_overlay *ov)
 		ov->datadir_dirty = false;
 	}
 	return 0;
+}
+
+struct stg_sync_plan {
+	bool whole_fs; /* syncfs() of fds[0]'s filesystem */
+	unsigned n;
+	int fds[SYNCFS_MIN];
+};
+
+struct stg_sync_plan *stg_sync_prepare(struct stg_overlay *ov)
+{
+	struct stg_sync_plan *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	for (uint64_t i = 0; i < ov->ntab && !p->whole_fs; i++) {
+		struct ov_inode *n = ov->tab[i];
+		if (!n || !n->dirty)
+			continue;
+		if (p->n == SYNCFS_MIN) {
+			p->whole_fs = true; /* as sync_data() will decide */
+			break;
+		}
+		int fd = data_fd(ov, n, false);
+		if (fd >= 0 && (fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) >= 0)
+			p->fds[p->n++] = fd;
+	}
+	if (p->whole_fs) {
+		while (p->n > 1)
+			close(p->fds[--p->n]);
+		if (p->n == 0) {
+			int fd = fcntl(ov->datafd, F_DUPFD_CLOEXEC, 0);
+			if (fd >= 0)
+				p->fds[p->n++] = fd;
+		}
+	}
+	return p;
+}
+
+void stg_sync_flush(struct stg_sync_plan *p)
+{
+	if (!p)
+		return;
+	for (unsigned i = 0; i < p->n; i++) {
+		/* errors come back from the stg_sync() that follows */
+		if (p->whole_fs)
+			(void)syncfs(p->fds[i]);
+		else
+			(void)fdatasync(p->fds[i]);
+		close(p->fds[i]);
+	}
+	free(p);
 }
 
 static void remove_dead(struct stg_overlay *ov)

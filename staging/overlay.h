@@ -230,6 +230,21 @@ ssize_t stg_write(struct stg_overlay *ov, uint64_t ino, uint64_t off,
 		  const void *buf, size_t len);
 int stg_fsync(struct stg_overlay *ov, uint64_t ino, bool datasync);
 int stg_sync(struct stg_overlay *ov);
+
+/*
+ * The slow half of stg_sync() and stg_fsync(), for a caller that holds a
+ * lock around overlay calls and must not hold it while the disc under the
+ * store writes back gigabytes: stg_sync_prepare() (with the lock) notes the
+ * data files that are dirty now, stg_sync_flush() (without it; the plan is
+ * self-contained) makes them durable and frees the plan, and the
+ * stg_sync()/stg_fsync() that follows (with the lock) then has little left
+ * to wait for.  Only an optimisation: the ordering of data before journal
+ * records is still kept by that last call alone, so a failed or skipped
+ * flush costs time, never safety.
+ */
+struct stg_sync_plan;
+struct stg_sync_plan *stg_sync_prepare(struct stg_overlay *ov);
+void stg_sync_flush(struct stg_sync_plan *p);
 /* Rewrite the journal as the current state (see Compaction above); also
  * syncs like stg_sync().  Normally left to stg_sync(). */
 int stg_overlay_compact(struct stg_overlay *ov);
