@@ -2066,6 +2066,41 @@ static void test_ordering(struct iso_node *base)
 	       log_pos("S ") < 0,
 	   "ordering: nothing dirty after it (%s)", sync_log);
 
+	/* the unlocked half (stg_sync_prepare/flush): the dirty data files'
+	 * fdatasync or one syncfs, never the journal; nothing when clean */
+	log_start();
+	stg_sync_flush(stg_sync_prepare(ov));
+	sync_log_on = false;
+	ok(sync_log[0] == 0, "plan: nothing dirty, nothing synced (%s)",
+	   sync_log);
+	stg_write(ov, a, 0, buf, 70);
+	stg_write(ov, b, 0, buf, 80);
+	log_start();
+	stg_sync_flush(stg_sync_prepare(ov));
+	sync_log_on = false;
+	ok(log_data_pos(a) >= 0 && log_data_pos(b) >= 0 && log_pos("J ") < 0 &&
+	       log_pos("S ") < 0,
+	   "plan: two dirty files: their fdatasync, no journal (%s)", sync_log);
+	log_start();
+	rc = stg_sync(ov);
+	sync_log_on = false;
+	pj = log_pos("J ");
+	ok(!rc && pj >= 0 && log_data_pos(a) >= 0 && log_data_pos(a) < pj,
+	   "plan: the sync after it still syncs data before the journal (%s)",
+	   sync_log);
+	for (unsigned k = 0; k < 12 && !rc; k++)
+		if (stg_write(ov, many[k], 0, buf, 900) != 900)
+			rc = -EIO;
+	log_start();
+	stg_sync_flush(stg_sync_prepare(ov));
+	sync_log_on = false;
+	ok(!rc && log_pos("S ") >= 0 && !strchr(sync_log, 'd') &&
+	       log_pos("J ") < 0,
+	   "plan: 12 dirty files: one syncfs, no journal (%s)", sync_log);
+	rc = stg_sync(ov);
+	is_int(rc, 0, "plan: and the sync after it");
+	stg_sync_flush(NULL); /* no plan (out of memory): nothing */
+
 	/* (b) the journal never writes its buffer out by itself before the
 	 * data: commit syncs both once 512 KiB are buffered */
 	stg_write(ov, c, 0, buf, 300);
