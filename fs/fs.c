@@ -64,6 +64,8 @@ struct fs {
 	char state[32];
 	struct fs_commit_progress progress;
 	char last[LAST_MAX]; /* the last commit or failure */
+	char medium[PATH_MAX +
+		    200]; /* the disc as measured at mount and commits */
 };
 
 static struct fs *fs_of(fuse_req_t req)
@@ -187,6 +189,21 @@ static void measure_room(struct fs *fs)
 		fs->capacity = disc.capacity;
 		if (disc.nwa_valid)
 			free_blocks = disc.free_blocks;
+		const struct fs_medium *m = fs->m;
+		pthread_mutex_lock(&fs->status_lock);
+		int n = snprintf(fs->medium, sizeof(fs->medium),
+				 "device: %s\nmedium: %s, %u session%s%s\n",
+				 fs->o.source, disc.media_name, m->nsessions,
+				 m->nsessions == 1 ? "" : "s",
+				 disc.status == MMC_DISC_COMPLETE ? ", closed"
+				 : m->nsessions			  ? ""
+								  : " (blank)");
+		if (m->nsessions && n > 0 && (size_t)n < sizeof(fs->medium))
+			snprintf(fs->medium + n, sizeof(fs->medium) - (size_t)n,
+				 "last session: LBA %" PRIu32 "%s%s\n",
+				 m->last_start, m->tag[0] ? ", tag " : "",
+				 m->tag);
+		pthread_mutex_unlock(&fs->status_lock);
 	}
 	free_blocks = free_blocks > SESSION_OVERHEAD_BLOCKS
 			  ? free_blocks - SESSION_OVERHEAD_BLOCKS
@@ -889,7 +906,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t nr)
 static void status_text(struct fs *fs, char *buf, size_t cap)
 {
 	pthread_mutex_lock(&fs->status_lock);
-	int n = snprintf(buf, cap, "state: %s\n", fs->state);
+	int n = snprintf(buf, cap, "%sstate: %s\n", fs->medium, fs->state);
 	if (strcmp(fs->state, "committing") == 0 && n >= 0 && (size_t)n < cap) {
 		static const char *const phases[] = {"layout", "burn", "verify",
 						     "done"};
@@ -920,6 +937,8 @@ static int close_disc(struct fs *fs)
 	rc = fs_close_disc(fs->m->drive, &already);
 	if (rc == 0)
 		rc = fs_medium_refresh(fs->m);
+	if (rc == 0)
+		measure_room(fs);
 	if (rc < 0) {
 		set_state(fs, "failed", "closing the disc failed: %s",
 			  cds_errmsg(rc));

@@ -210,6 +210,7 @@ last_session_agrees() {
 	[[ "$output" == *"state: idle"* ]]
 	[[ "$output" == *"last: session at LBA 0"* ]]
 	[[ "$output" == *"capacity: 702.8 MiB"* ]]
+	[[ "$output" == *"medium: CD-R, 1 session"$'\n'"last session: LBA 0, tag cds-"* ]]
 	# the mount goes on over the new session
 	[ "$(cat mnt/one)" = one ]
 	echo two >mnt/two
