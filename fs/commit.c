@@ -17,6 +17,7 @@
 #include "iso/reader.h"
 #include "iso/writer.h"
 #include "mmc/drive.h"
+#include "staging/changes.h"
 #include "staging/commit.h"
 #include "staging/journal.h"
 #include "staging/overlay.h"
@@ -31,115 +32,6 @@
 
 /* Deeper than the overlay allows (2048): a corrupted tree is refused. */
 #define MAX_DEPTH 4096
-
-/* ---- is anything staged? ---- */
-
-struct dir_list {
-	struct {
-		char *name;
-		uint64_t ino;
-		mode_t mode;
-	} * e;
-	size_t n, cap;
-	int err; /* stg_readdir() does not pass on why a listing stopped */
-};
-
-static int list_add(void *ctx, const char *name, uint64_t ino, mode_t mode,
-		    uint64_t next)
-{
-	struct dir_list *l = ctx;
-	(void)next;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		void *p = realloc(l->e, cap * sizeof(*l->e));
-		if (!p) {
-			l->err = -ENOMEM;
-			return 1;
-		}
-		l->e = p;
-		l->cap = cap;
-	}
-	l->e[l->n].name = strdup(name);
-	if (!l->e[l->n].name) {
-		l->err = -ENOMEM;
-		return 1;
-	}
-	l->e[l->n].ino = ino;
-	l->e[l->n].mode = mode;
-	l->n++;
-	return 0;
-}
-
-static void list_free(struct dir_list *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->e[i].name);
-	free(l->e);
-}
-
-/* Is @b (what stg_origin() gave) the base node @want?  A base hard link
- * may be reported under another of its names. */
-static bool same_base(const struct iso_node *b, const struct iso_node *want)
-{
-	return b == want || (b && b->ino && b->ino == want->ino &&
-			     !iso_node_is_dir(b) && want->nlink > 1);
-}
-
-/*
- * *@changed when directory @dir of the merged view differs from base
- * directory @bdir.  An unchanged directory lists its base children in the
- * base's order (the overlay keeps arrival order), so entry i must be base
- * child i: a rename back and forth counts as a change (a session burnt
- * for nothing), a real change is never missed.
- */
-static int dir_changed(struct stg_overlay *ov, uint64_t dir,
-		       const struct iso_node *bdir, int depth, bool *changed)
-{
-	struct dir_list l = {0};
-	int rc;
-
-	if (depth > MAX_DEPTH)
-		return cds_error(-ELOOP, "staged tree too deep");
-	rc = stg_readdir(ov, dir, 0, list_add, &l);
-	if (rc == 0 && l.err)
-		rc = cds_error(l.err, "out of memory");
-	if (rc == 0 && l.n != bdir->nchildren)
-		*changed = true;
-	for (size_t i = 0; rc == 0 && !*changed && i < l.n; i++) {
-		const struct iso_node *want = bdir->children[i], *b = NULL;
-		unsigned ch = 0;
-
-		if (strcmp(l.e[i].name, want->name) != 0) {
-			*changed = true;
-			break;
-		}
-		rc = stg_origin(ov, l.e[i].ino, &b, &ch);
-		if (rc == 0 && (ch || !same_base(b, want)))
-			*changed = true;
-		else if (rc == 0 && S_ISDIR(l.e[i].mode))
-			rc = dir_changed(ov, l.e[i].ino, want, depth + 1,
-					 changed);
-	}
-	list_free(&l);
-	return rc;
-}
-
-static int anything_staged(struct stg_overlay *ov, const struct iso_node *base,
-			   bool *changed)
-{
-	const struct iso_node *b = NULL;
-	unsigned ch = 0;
-	int rc = stg_origin(ov, STG_ROOT_INO, &b, &ch);
-
-	*changed = false;
-	if (rc < 0)
-		return rc;
-	if (b != base || ch) {
-		*changed = true;
-		return 0;
-	}
-	return dir_changed(ov, STG_ROOT_INO, base, 0, changed);
-}
 
 /* ---- small helpers ---- */
 
@@ -611,7 +503,7 @@ int fs_commit(struct fs_medium *m, struct stg_store *st,
 	/* the journal then describes exactly the snapshot */
 	rc = stg_sync(*ov);
 	if (rc == 0)
-		rc = anything_staged(*ov, *base, &changed);
+		rc = stg_changes_any(*ov, *base, &changed);
 	if (rc < 0 || !changed)
 		goto out;
 	rc = stg_snapshot(*ov, &c.snap);

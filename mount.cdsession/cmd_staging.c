@@ -23,6 +23,7 @@
 #include "fs/medium.h"
 #include "iso/node.h"
 #include "mmc/drive.h"
+#include "staging/changes.h"
 #include "staging/commit.h"
 #include "staging/journal.h"
 #include "staging/overlay.h"
@@ -126,247 +127,6 @@ static int staged_load(struct staged *s)
 	return rc;
 }
 
-/* ---- collecting the changes ---- */
-
-struct change {
-	char *path;
-	char *from; /* R: the base path */
-	char flags[4];
-	uint64_t ino;
-};
-
-struct walk {
-	struct staged *s;
-	struct change *ch;
-	size_t nch, cap;
-	const struct iso_node **seen; /* base nodes present in the view */
-	size_t nseen, seen_cap;
-	int err;
-};
-
-static int add_change(struct walk *w, const char *path, const char *flags,
-		      const char *from, uint64_t ino)
-{
-	if (w->nch == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 64;
-		struct change *n = realloc(w->ch, cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		w->ch = n;
-		w->cap = cap;
-	}
-	struct change *c = &w->ch[w->nch];
-	c->path = strdup(path);
-	c->from = from ? strdup(from) : NULL;
-	snprintf(c->flags, sizeof(c->flags), "%s", flags);
-	c->ino = ino;
-	if (!c->path || (from && !c->from)) {
-		free(c->path);
-		free(c->from);
-		return -ENOMEM;
-	}
-	w->nch++;
-	return 0;
-}
-
-static int add_seen(struct walk *w, const struct iso_node *b)
-{
-	if (w->nseen == w->seen_cap) {
-		size_t cap = w->seen_cap ? w->seen_cap * 2 : 256;
-		const struct iso_node **n = realloc(w->seen, cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		w->seen = n;
-		w->seen_cap = cap;
-	}
-	w->seen[w->nseen++] = b;
-	return 0;
-}
-
-static int cmp_ptr(const void *a, const void *b)
-{
-	uintptr_t x = (uintptr_t) * (const struct iso_node *const *)a;
-	uintptr_t y = (uintptr_t) * (const struct iso_node *const *)b;
-	return x < y ? -1 : x > y;
-}
-
-static const struct iso_node *base_child(const struct iso_node *dir,
-					 const char *name)
-{
-	if (!dir)
-		return NULL;
-	for (uint32_t i = 0; i < dir->nchildren; i++)
-		if (strcmp(dir->children[i]->name, name) == 0)
-			return dir->children[i];
-	return NULL;
-}
-
-/* The same file of the base: the node itself or another name of it. */
-static bool same_file(const struct iso_node *a, const struct iso_node *b)
-{
-	return a && b &&
-	       (a == b || (!iso_node_is_dir(a) && a->ino && a->ino == b->ino &&
-			   a->nlink > 1));
-}
-
-/* The path of base node @n (the reader nests at most 1024 levels). */
-static size_t base_path_at(const struct iso_node *n, char *buf, size_t cap)
-{
-	size_t len;
-
-	if (!n || !n->parent)
-		return 0;
-	len = base_path_at(n->parent, buf, cap);
-	if (len < cap)
-		len += (size_t)snprintf(buf + len, cap - len, "/%s", n->name);
-	return len;
-}
-
-static void base_path(const struct iso_node *n, char *buf, size_t cap)
-{
-	if (base_path_at(n, buf, cap) == 0)
-		snprintf(buf, cap, "/");
-}
-
-struct dir_walk {
-	struct walk *w;
-	char *path;
-	size_t len;
-	const struct iso_node *bdir; /* the base directory at this path */
-};
-
-static int walk_view(struct walk *w, uint64_t dir, char *path, size_t len,
-		     const struct iso_node *bdir);
-
-static int view_entry(void *ctx, const char *name, uint64_t ino, mode_t mode,
-		      uint64_t next)
-{
-	struct dir_walk *d = ctx;
-	struct walk *w = d->w;
-	const struct iso_node *b = NULL;
-	unsigned changed = 0;
-	char flags[4] = "", from[PATH_MAX];
-	size_t n = 0;
-	(void)next;
-
-	if ((size_t)snprintf(d->path + d->len, PATH_MAX - d->len, "/%s",
-			     name) >= PATH_MAX - d->len) {
-		w->err = cds_error(-ENAMETOOLONG, "%s/%s: path too long",
-				   d->path, name);
-		return 1;
-	}
-	w->err = stg_origin(w->s->ov, ino, &b, &changed);
-	const struct iso_node *here = base_child(d->bdir, name);
-	if (!w->err && b)
-		w->err = add_seen(w, b);
-	if (w->err)
-		return 1;
-	if (!b)
-		flags[n++] = 'A';
-	else if (!same_file(b, here))
-		flags[n++] = 'R';
-	if (changed & STG_CHANGED_DATA)
-		flags[n++] = 'M';
-	if (changed & STG_CHANGED_ATTR)
-		flags[n++] = 'm';
-	flags[n] = '\0';
-	if (b && flags[0] == 'R')
-		base_path(b, from, sizeof(from));
-	if (n)
-		w->err = add_change(w, d->path, flags,
-				    flags[0] == 'R' ? from : NULL, ino);
-	if (!w->err && S_ISDIR(mode))
-		w->err = walk_view(w, ino, d->path, strlen(d->path),
-				   b && iso_node_is_dir(b) ? b : NULL);
-	d->path[d->len] = '\0';
-	return w->err ? 1 : 0;
-}
-
-static int walk_view(struct walk *w, uint64_t dir, char *path, size_t len,
-		     const struct iso_node *bdir)
-{
-	struct dir_walk d = {w, path, len, bdir};
-	int rc = stg_readdir(w->s->ov, dir, 0, view_entry, &d);
-
-	path[len] = '\0';
-	return rc ? rc : w->err;
-}
-
-/* Is base node @c (at @path) still in the view?  Seen anywhere, or, for
- * another name of a hard link, its inode is at this same path. */
-static bool base_present(struct walk *w, const struct iso_node *c,
-			 const char *path)
-{
-	const struct iso_node *b = NULL;
-	unsigned changed;
-	uint64_t ino;
-
-	if (bsearch(&c, w->seen, w->nseen, sizeof(*w->seen), cmp_ptr))
-		return true;
-	return !iso_node_is_dir(c) && c->nlink > 1 &&
-	       stg_lookup_path(w->s->ov, path, &ino) == 0 &&
-	       stg_origin(w->s->ov, ino, &b, &changed) == 0 && same_file(b, c);
-}
-
-/* Base nodes that are nowhere in the view: deleted. */
-static int walk_deleted(struct walk *w, const struct iso_node *dir, char *path,
-			size_t len)
-{
-	for (uint32_t i = 0; i < dir->nchildren; i++) {
-		const struct iso_node *c = dir->children[i];
-		int rc = 0;
-		if (snprintf(path + len, PATH_MAX - len, "/%s", c->name) >=
-		    (int)(PATH_MAX - len))
-			return cds_error(-ENAMETOOLONG, "%s: path too long",
-					 path);
-		if (!base_present(w, c, path))
-			rc = add_change(w, path, "D", NULL, 0);
-		if (!rc && iso_node_is_dir(c))
-			rc = walk_deleted(w, c, path, strlen(path));
-		path[len] = '\0';
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-static int cmp_change(const void *a, const void *b)
-{
-	const struct change *x = a, *y = b;
-	int c = strcmp(x->path, y->path);
-	/* a deletion before what now has its name */
-	return c ? c : (x->flags[0] != 'D') - (y->flags[0] != 'D');
-}
-
-static void walk_free(struct walk *w)
-{
-	for (size_t i = 0; i < w->nch; i++) {
-		free(w->ch[i].path);
-		free(w->ch[i].from);
-	}
-	free(w->ch);
-	free(w->seen);
-}
-
-/* Every change of the staged view against its base, sorted by path. */
-static int collect(struct staged *s, struct walk *w)
-{
-	char path[PATH_MAX] = "";
-	int rc;
-
-	memset(w, 0, sizeof(*w));
-	w->s = s;
-	rc = walk_view(w, STG_ROOT_INO, path, 0, s->base);
-	if (rc == 0) {
-		qsort(w->seen, w->nseen, sizeof(*w->seen), cmp_ptr);
-		path[0] = '\0';
-		rc = walk_deleted(w, s->base, path, 0);
-	}
-	if (rc == 0)
-		qsort(w->ch, w->nch, sizeof(*w->ch), cmp_change);
-	return rc;
-}
-
 /* ---- list ---- */
 
 static void print_header(const struct staged *s)
@@ -378,24 +138,26 @@ static void print_header(const struct staged *s)
 
 static int list_changes(struct staged *s)
 {
-	struct walk w;
+	struct stg_changes *ch = NULL;
 	int rc = staged_load(s);
 
 	if (rc == 0)
-		rc = collect(s, &w);
+		rc = stg_changes_collect(s->ov, s->base, &ch);
 	if (rc < 0)
 		return rc;
-	for (size_t i = 0; i < w.nch; i++) {
-		printf("%-3s ", w.ch[i].flags);
-		cli_print_escaped(stdout, w.ch[i].path);
-		if (w.ch[i].from) {
+	size_t n = stg_changes_count(ch);
+	for (size_t i = 0; i < n; i++) {
+		const struct stg_change *c = stg_changes_at(ch, i);
+		printf("%-3s ", c->flags);
+		cli_print_escaped(stdout, c->path);
+		if (c->old_path) {
 			fputs(" <- ", stdout);
-			cli_print_escaped(stdout, w.ch[i].from);
+			cli_print_escaped(stdout, c->old_path);
 		}
 		putchar('\n');
 	}
-	printf("%zu change%s\n", w.nch, w.nch == 1 ? "" : "s");
-	walk_free(&w);
+	printf("%zu change%s\n", n, n == 1 ? "" : "s");
+	stg_changes_free(ch);
 	return 0;
 }
 
@@ -533,9 +295,9 @@ static void set_attrs(const char *dst, const struct stg_attr *a)
 	(void)utimensat(AT_FDCWD, dst, ts, AT_SYMLINK_NOFOLLOW);
 }
 
-static int export_one(struct staged *s, const struct change *c, const char *dst,
-		      struct exported *done, size_t *ndone, unsigned *skipped,
-		      uint64_t *bytes)
+static int export_one(struct staged *s, const struct stg_change *c,
+		      const char *dst, struct exported *done, size_t *ndone,
+		      unsigned *skipped, uint64_t *bytes)
 {
 	struct stg_attr a;
 	int rc = stg_getattr(s->ov, c->ino, &a);
@@ -548,8 +310,10 @@ static int export_one(struct staged *s, const struct change *c, const char *dst,
 					 strerror(errno));
 		return 0; /* attributes after the children */
 	}
-	for (size_t i = 0; i < *ndone; i++)
-		if (done[i].ino == c->ino && !S_ISDIR(a.mode)) {
+	/* another name of an inode exported already (only those with several
+	 * names are remembered: a scan per file would be quadratic) */
+	for (size_t i = 0; a.nlink > 1 && i < *ndone; i++)
+		if (done[i].ino == c->ino) {
 			if (link(done[i].path, dst))
 				return cds_error(-errno, "%s: %s", dst,
 						 strerror(errno));
@@ -572,6 +336,8 @@ static int export_one(struct staged *s, const struct change *c, const char *dst,
 	if (rc < 0)
 		return rc;
 	set_attrs(dst, &a);
+	if (a.nlink <= 1)
+		return 0;
 	done[*ndone].ino = c->ino;
 	done[*ndone].path = strdup(dst);
 	if (!done[*ndone].path)
@@ -597,7 +363,7 @@ static bool empty_or_missing(const char *dir)
 
 static int staging_export(struct staged *s, const char *dest)
 {
-	struct walk w;
+	struct stg_changes *ch = NULL;
 	struct exported *done = NULL;
 	size_t ndone = 0, ndel = 0, nexp = 0, root_len = strlen(dest);
 	unsigned skipped = 0;
@@ -614,31 +380,34 @@ static int staging_export(struct staged *s, const char *dest)
 		return cds_error(-errno, "%s: %s", dest, strerror(errno));
 	rc = staged_load(s);
 	if (rc == 0)
-		rc = collect(s, &w);
+		rc = stg_changes_collect(s->ov, s->base, &ch);
 	if (rc < 0)
 		return rc;
-	done = calloc(w.nch + 1, sizeof(*done));
+	size_t nch = stg_changes_count(ch);
+	done = calloc(nch + 1, sizeof(*done));
 	if (!done)
 		rc = -ENOMEM;
-	for (size_t i = 0; i < w.nch && rc == 0; i++) {
-		if (w.ch[i].flags[0] == 'D') {
+	for (size_t i = 0; i < nch && rc == 0; i++) {
+		const struct stg_change *c = stg_changes_at(ch, i);
+		if (c->flags[0] == 'D') {
 			ndel++;
 			continue;
 		}
-		snprintf(dst, sizeof(dst), "%s%s", dest, w.ch[i].path);
+		snprintf(dst, sizeof(dst), "%s%s", dest, c->path);
 		rc = make_parents(dst, root_len);
 		if (rc == 0)
-			rc = export_one(s, &w.ch[i], dst, done, &ndone,
-					&skipped, &bytes);
+			rc = export_one(s, c, dst, done, &ndone, &skipped,
+					&bytes);
 		nexp++;
 	}
 	/* directories last, deepest first, so their times stay */
-	for (size_t i = w.nch; i-- > 0 && rc == 0;) {
+	for (size_t i = nch; i-- > 0 && rc == 0;) {
+		const struct stg_change *c = stg_changes_at(ch, i);
 		struct stg_attr a;
-		if (w.ch[i].flags[0] == 'D' ||
-		    stg_getattr(s->ov, w.ch[i].ino, &a) || !S_ISDIR(a.mode))
+		if (c->flags[0] == 'D' || stg_getattr(s->ov, c->ino, &a) ||
+		    !S_ISDIR(a.mode))
 			continue;
-		snprintf(dst, sizeof(dst), "%s%s", dest, w.ch[i].path);
+		snprintf(dst, sizeof(dst), "%s%s", dest, c->path);
 		set_attrs(dst, &a);
 	}
 	if (rc == 0) {
@@ -655,7 +424,7 @@ static int staging_export(struct staged *s, const char *dest)
 	for (size_t i = 0; i < ndone; i++)
 		free(done[i].path);
 	free(done);
-	walk_free(&w);
+	stg_changes_free(ch);
 	return rc;
 }
 
@@ -788,28 +557,15 @@ int staging_status(const char *device, const char *dir)
 		printf("pending: nothing staged\n");
 		goto out;
 	}
-	struct walk w;
+	uint64_t n = 0, bytes = 0;
 	rc = staged_load(&s);
 	if (rc == 0)
-		rc = collect(&s, &w);
+		rc = stg_changes_summary(s.ov, s.base, &n, &bytes);
 	if (rc < 0)
 		goto out;
-	uint64_t bytes = 0;
-	for (size_t i = 0; i < w.nch; i++) {
-		struct stg_attr a;
-		bool counted = false;
-		if ((w.ch[i].flags[0] != 'A' && !strchr(w.ch[i].flags, 'M')) ||
-		    stg_getattr(s.ov, w.ch[i].ino, &a) || !S_ISREG(a.mode))
-			continue;
-		/* hard links: one inode's data once */
-		for (size_t k = 0; a.nlink > 1 && k < i && !counted; k++)
-			counted = w.ch[k].ino == w.ch[i].ino;
-		if (!counted)
-			bytes += a.size;
-	}
 	cli_human_size(bytes, cap, sizeof(cap));
-	printf("pending: %zu change%s, %s of new data%s\n", w.nch,
-	       w.nch == 1 ? "" : "s", cap,
+	printf("pending: %" PRIu64 " change%s, %s of new data%s\n", n,
+	       n == 1 ? "" : "s", cap,
 	       s.si.state == STG_STATE_STALE
 		   ? " (CONFLICT: staged over an older session; see "
 		     "cdsession staging list)"
@@ -817,7 +573,6 @@ int staging_status(const char *device, const char *dir)
 		   ? " (already in the last session; released at the next "
 		     "mount)"
 		   : "");
-	walk_free(&w);
 out:
 	staged_close(&s);
 	return rc;
