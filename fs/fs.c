@@ -21,11 +21,13 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/units.h"
 #include "fs/commit.h"
 #include "fs/inomap.h"
 #include "fs/medium.h"
 #include "iso/node.h"
 #include "mmc/drive.h"
+#include "staging/changes.h"
 #include "staging/commit.h"
 #include "staging/overlay.h"
 #include "staging/store.h"
@@ -949,6 +951,49 @@ static int close_disc(struct fs *fs)
 	return 0;
 }
 
+/* "pending: N changes, X of new data": a walk of the staged view, with
+ * the filesystem's lock, which a commit holds for minutes: then, or when
+ * it is not had within a moment, the line says so instead of waiting. */
+static void pending_text(struct fs *fs, char *buf, size_t cap)
+{
+	struct timespec t;
+	uint64_t count = 0, bytes = 0;
+	char size[32];
+	int rc = -EBUSY;
+
+	pthread_mutex_lock(&fs->status_lock);
+	bool committing = strcmp(fs->state, "committing") == 0;
+	pthread_mutex_unlock(&fs->status_lock);
+	if (committing) {
+		snprintf(buf, cap, "pending: not counted during a commit\n");
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_nsec += 200 * 1000 * 1000;
+	if (t.tv_nsec >= 1000000000) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000;
+	}
+	if (pthread_mutex_timedlock(&fs->lock, &t) == 0) {
+		rc = fs->ov && fs->base
+			 ? stg_changes_summary(fs->ov, fs->base, &count, &bytes)
+			 : -ESTALE;
+		pthread_mutex_unlock(&fs->lock);
+	}
+	cds_human_size(bytes, size, sizeof(size));
+	if (rc == 0 && count == 0)
+		snprintf(buf, cap, "pending: nothing staged\n");
+	else if (rc == 0)
+		snprintf(buf, cap,
+			 "pending: %" PRIu64 " change%s, %s of new data\n",
+			 count, count == 1 ? "" : "s", size);
+	else if (rc == -EBUSY)
+		snprintf(buf, cap, "pending: not counted (busy)\n");
+	else
+		snprintf(buf, cap, "pending: not counted (%s)\n",
+			 cds_errmsg(rc));
+}
+
 /* ENOSYS, once: the kernel answers every later getxattr (the
  * security.capability it looks up before each write() above all) with
  * EOPNOTSUPP itself instead of a round trip to us.  Nothing to read:
@@ -995,6 +1040,8 @@ static void op_ioctl(fuse_req_t req, fuse_ino_t nr, int cmd, void *arg,
 		   out_bufsz >= FS_STATUS_MAX) {
 		char buf[FS_STATUS_MAX];
 		status_text(fs, buf, sizeof(buf));
+		size_t n = strlen(buf);
+		pending_text(fs, buf + n, sizeof(buf) - n);
 		fuse_reply_ioctl(req, 0, buf, strlen(buf) + 1);
 	} else if ((unsigned)cmd == FS_IOC_CLOSE) {
 		uid_t uid = fuse_req_ctx(req)->uid;

@@ -14,8 +14,9 @@
  * the staged copy durable.
  *
  * Status: the FS_IOC_STATUS ioctl on the root directory answers a few
- * "key: value" lines (state, phase and progress of a running commit, the
- * last commit or failure) without waiting for the filesystem's mutex;
+ * "key: value" lines (device, medium, sessions, state, phase and progress
+ * of a running commit, the last commit or failure, what is pending) without
+ * waiting long for the filesystem's mutex;
  * `cdsession status` and `cdsession sync` read it.  FS_IOC_CLOSE closes the
  * disc (cdsession-fix MOUNTPOINT).  They are ioctls rather than extended
  * attributes so that getxattr can answer ENOSYS once: the kernel then stops

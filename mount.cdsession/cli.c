@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/units.h"
 #include "mmc/drive.h"
 
 const char *cli_progname = "cdsession";
@@ -62,22 +63,6 @@ int cli_open_drive(const char *device, unsigned flags, struct mmc_drive **out)
 	if (rc < 0)
 		cli_fail(rc);
 	return rc;
-}
-
-void cli_human_size(uint64_t bytes, char *buf, size_t len)
-{
-	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-	double v = (double)bytes;
-	unsigned u = 0;
-
-	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, len, "%llu B", (unsigned long long)bytes);
-	else
-		snprintf(buf, len, "%.1f %s", v, units[u]);
 }
 
 struct cli_progress {
@@ -134,8 +119,8 @@ void cli_progress_update(struct cli_progress *p, uint64_t done)
 	for (i = 0; i < 30; i++)
 		bar[i] = i < filled ? '#' : '.';
 	bar[30] = '\0';
-	cli_human_size(done, sz, sizeof(sz));
-	cli_human_size(p->total, tot, sizeof(tot));
+	cds_human_size(done, sz, sizeof(sz));
+	cds_human_size(p->total, tot, sizeof(tot));
 	fprintf(stderr, "\r%s [%s] %3.0f%% %s/%s %.1f MiB/s ETA %ld:%02ld %s",
 		p->what, bar, frac * 100, sz, tot, rate / 1048576.0, eta / 60,
 		eta % 60, p->note);

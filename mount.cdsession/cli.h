@@ -42,9 +42,6 @@ int cli_open_drive(const char *device, unsigned flags, struct mmc_drive **out);
  * line, as the kernel-isofs check tool writes paths). */
 void cli_print_escaped(FILE *f, const char *s);
 
-/* "702.8 MiB" */
-void cli_human_size(uint64_t bytes, char *buf, size_t len);
-
 /* A progress bar on stderr when it is a terminal; silent otherwise. */
 struct cli_progress;
 struct cli_progress *cli_progress_new(const char *what, uint64_t total);

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "common/error.h"
+#include "common/units.h"
 #include "mmc/drive.h"
 #include "mmc/emu.h"
 
@@ -54,7 +55,7 @@ static void print_picture(const struct mmc_disc *disc)
 		uint32_t last = s->start;
 
 		if (i > 0 && s->start > end) {
-			cli_human_size((uint64_t)(s->start - end) * 2048, sz,
+			cds_human_size((uint64_t)(s->start - end) * 2048, sz,
 				       sizeof(sz));
 			printf(" gap %s |", sz);
 		}
@@ -65,7 +66,7 @@ static void print_picture(const struct mmc_disc *disc)
 				last = disc->tracks[t].start +
 				       disc->tracks[t].blocks;
 		end = s->complete ? s->leadout : last;
-		cli_human_size((uint64_t)(end - s->start) * 2048, sz,
+		cds_human_size((uint64_t)(end - s->start) * 2048, sz,
 			       sizeof(sz));
 		printf(" S%u %s%s |", s->number, sz,
 		       s->complete ? "" : " (open)");
@@ -75,11 +76,11 @@ static void print_picture(const struct mmc_disc *disc)
 		return;
 	}
 	if (disc->nwa_valid && disc->nwa > end && disc->nsessions) {
-		cli_human_size((uint64_t)(disc->nwa - end) * 2048, sz,
+		cds_human_size((uint64_t)(disc->nwa - end) * 2048, sz,
 			       sizeof(sz));
 		printf(" gap %s |", sz);
 	}
-	cli_human_size((uint64_t)disc->free_blocks * 2048, sz, sizeof(sz));
+	cds_human_size((uint64_t)disc->free_blocks * 2048, sz, sizeof(sz));
 	printf(" free %s |\n", sz);
 }
 
@@ -147,8 +148,8 @@ int cmd_toc(int argc, char **argv)
 	}
 	if (disc->nwa_valid)
 		printf("next writable  %u\n", disc->nwa);
-	cli_human_size((uint64_t)disc->free_blocks * 2048, h1, sizeof(h1));
-	cli_human_size((uint64_t)disc->capacity * 2048, h2, sizeof(h2));
+	cds_human_size((uint64_t)disc->free_blocks * 2048, h1, sizeof(h1));
+	cds_human_size((uint64_t)disc->capacity * 2048, h2, sizeof(h2));
 	printf("free           %u blocks, %s\n", disc->free_blocks, h1);
 	printf("capacity       %u blocks, %s\n", disc->capacity, h2);
 	print_picture(disc);

@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "common/error.h"
+#include "common/units.h"
 #include "fs/fs.h"
 
 /* Open the root of the mount at @dir: a descriptor, or -ENOTSUP when @dir
@@ -273,9 +274,9 @@ int cmd_status(int argc, char **argv)
 		return cli_fail(rc);
 	printf("mount: %s\n%s", path, st);
 	if (statvfs(path, &sv) == 0) {
-		cli_human_size((uint64_t)sv.f_blocks * sv.f_frsize, total,
+		cds_human_size((uint64_t)sv.f_blocks * sv.f_frsize, total,
 			       sizeof(total));
-		cli_human_size((uint64_t)sv.f_bavail * sv.f_frsize, avail,
+		cds_human_size((uint64_t)sv.f_bavail * sv.f_frsize, avail,
 			       sizeof(avail));
 		printf("capacity: %s\nfree: %s\n", total, avail);
 	}

@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "common/error.h"
+#include "common/units.h"
 #include "fs/medium.h"
 #include "iso/node.h"
 #include "mmc/drive.h"
@@ -226,7 +227,7 @@ static int staging_list_all(void)
 			uint64_t bytes = 0;
 			if (stat(p, &sb) == 0)
 				bytes = (uint64_t)sb.st_size;
-			cli_human_size(bytes, size, sizeof(size));
+			cds_human_size(bytes, size, sizeof(size));
 			printf("%s\tstaged over the session at LBA %" PRIu32
 			       ", journal %s\n",
 			       e->d_name, stg_base_id_start(hdr), size);
@@ -412,7 +413,7 @@ static int staging_export(struct staged *s, const char *dest)
 	}
 	if (rc == 0) {
 		char size[32];
-		cli_human_size(bytes, size, sizeof(size));
+		cds_human_size(bytes, size, sizeof(size));
 		printf("exported %zu entr%s (%s of data) to %s", nexp - skipped,
 		       nexp - skipped == 1 ? "y" : "ies", size, dest);
 		if (ndel)
@@ -542,8 +543,8 @@ int staging_status(const char *device, const char *dir)
 		rc = mmc_drive_disc(s.m->drive, &disc);
 	if (rc < 0)
 		goto out;
-	cli_human_size((uint64_t)disc.capacity * 2048, cap, sizeof(cap));
-	cli_human_size((uint64_t)(disc.nwa_valid ? disc.free_blocks : 0) * 2048,
+	cds_human_size((uint64_t)disc.capacity * 2048, cap, sizeof(cap));
+	cds_human_size((uint64_t)(disc.nwa_valid ? disc.free_blocks : 0) * 2048,
 		       avail, sizeof(avail));
 	printf("device: %s\nmedium: %s, %u session%s%s\n",
 	       device ? device : "(default burner)", disc.media_name,
@@ -563,7 +564,7 @@ int staging_status(const char *device, const char *dir)
 		rc = stg_changes_summary(s.ov, s.base, &n, &bytes);
 	if (rc < 0)
 		goto out;
-	cli_human_size(bytes, cap, sizeof(cap));
+	cds_human_size(bytes, cap, sizeof(cap));
 	printf("pending: %" PRIu64 " change%s, %s of new data%s\n", n,
 	       n == 1 ? "" : "s", cap,
 	       s.si.state == STG_STATE_STALE

@@ -201,7 +201,15 @@ last_session_agrees() {
 
 @test "mount: cdsession sync burns now; status; nothing staged burns nothing" {
 	mnt_up create
+	run cds status mnt
+	[[ "$output" == *"medium: CD-R, 0 sessions (blank)"$'\n'* ]]
+	[[ "$output" == *"pending: nothing staged"* ]]
 	echo one >mnt/one
+	head -c 3000 /dev/zero >mnt/three-k
+	ln mnt/three-k mnt/link
+	run cds status mnt
+	[[ "$output" == *"pending: 3 changes, 2.9 KiB of new data"* ]]
+	rm mnt/three-k mnt/link
 	run cds sync mnt
 	[ "$status" -eq 0 ]
 	[[ "$output" == "session at LBA 0 ("*" blocks, tag cds-"*") burnt and verified" ]]
