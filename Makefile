@@ -147,7 +147,7 @@ fuzz: $(FUZZERS)
 		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 			$(B)/fuzz/corpus/$$n tests/fuzz/seeds/$$n || exit 1; done
 
-bench: all $(B)/bench/stgbench
+bench: all $(B)/bench/stgbench $(B)/bench/fusefloor
 	@bench/burn $(B)
 	@bench/mkimage $(B)
 	@bench/staging $(B)
@@ -156,6 +156,11 @@ bench: all $(B)/bench/stgbench
 $(B)/bench/stgbench: bench/stgbench.c $(B)/libcds.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# the FUSE floor for bench/fs: a passthrough with the daemon's settings
+$(B)/bench/fusefloor: bench/fusefloor.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDLIBS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SBINDIR) \
