@@ -24,6 +24,20 @@ int tap_done(void);
 /* A scratch directory made for this test binary and removed at tap_done(). */
 const char *tap_tmpdir(void);
 
+/* A small repeatable random source for the model tests (xorshift64; the
+ * seed must not be 0): a number below @n, 0 when @n is 0. */
+struct tap_rng {
+	uint64_t s;
+};
+
+static inline uint32_t tap_rnd(struct tap_rng *r, uint32_t n)
+{
+	r->s ^= r->s << 13;
+	r->s ^= r->s >> 7;
+	r->s ^= r->s << 17;
+	return n ? (uint32_t)(r->s % n) : 0;
+}
+
 #define ok(cond, ...) tap_ok(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
 #define is_int(got, want, ...)                                                 \
 	tap_is_int((long long)(got), (long long)(want), __FILE__, __LINE__,    \

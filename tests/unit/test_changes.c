@@ -27,6 +27,7 @@
 #include "staging/discid.h"
 #include "staging/overlay.h"
 #include "staging/store.h"
+#include "isotree.h"
 #include "tap.h"
 
 /* ---- the base tree ---- */
@@ -47,29 +48,6 @@ static int read_base(void *ctx, const struct iso_node *n, uint64_t off,
 	return 0;
 }
 
-static struct iso_node *mk(struct iso_node *dir, const char *name, mode_t mode,
-			   uint64_t serial, uint64_t size)
-{
-	struct iso_node *n = iso_node_new(name, mode);
-
-	if (!n)
-		return NULL;
-	n->ino = serial;
-	n->size = size;
-	n->nlink = S_ISDIR(mode) ? 2 : 1;
-	n->mtime.tv_sec = 1000000000;
-	n->children_loaded = true;
-	if (S_ISREG(mode) && size) {
-		struct iso_extent e = {(uint32_t)serial * 100, (uint32_t)size};
-		iso_node_set_extents(n, &e, 1);
-	}
-	if (dir && iso_node_append_child(dir, n)) {
-		iso_node_free(n);
-		return NULL;
-	}
-	return n;
-}
-
 /*
  * /a.txt (5000)  /dir/b.bin (70000)  /dir/sub/c (10)  /dir/hl2 = /hl1
  * (a hard link, 100; /dir/hl2 is its first name in the overlay's walk)
@@ -78,22 +56,23 @@ static struct iso_node *mk(struct iso_node *dir, const char *name, mode_t mode,
  */
 static struct iso_node *make_base(void)
 {
-	struct iso_node *root = mk(NULL, "", S_IFDIR | 0755, 1, 0);
+	struct iso_node *root = mk_node(NULL, "", S_IFDIR | 0755, 1, 0);
 	char name[16];
 
-	mk(root, "a.txt", S_IFREG | 0644, 10, 5000);
-	struct iso_node *dir = mk(root, "dir", S_IFDIR | 0755, 11, 0);
-	mk(dir, "b.bin", S_IFREG | 0600, 12, 70000);
-	struct iso_node *sub = mk(dir, "sub", S_IFDIR | 0700, 13, 0);
-	mk(sub, "c", S_IFREG | 0640, 14, 10);
-	mk(dir, "hl2", S_IFREG | 0644, 15, 100)->nlink = 2;
-	mk(root, "hl1", S_IFREG | 0644, 15, 100)->nlink = 2;
-	iso_node_set_symlink(mk(root, "ln", S_IFLNK | 0777, 16, 5), "a.txt");
-	mk(root, "empty", S_IFDIR | 0755, 17, 0);
-	struct iso_node *docs = mk(root, "docs", S_IFDIR | 0755, 18, 0);
+	mk_node(root, "a.txt", S_IFREG | 0644, 10, 5000);
+	struct iso_node *dir = mk_node(root, "dir", S_IFDIR | 0755, 11, 0);
+	mk_node(dir, "b.bin", S_IFREG | 0600, 12, 70000);
+	struct iso_node *sub = mk_node(dir, "sub", S_IFDIR | 0700, 13, 0);
+	mk_node(sub, "c", S_IFREG | 0640, 14, 10);
+	mk_node(dir, "hl2", S_IFREG | 0644, 15, 100)->nlink = 2;
+	mk_node(root, "hl1", S_IFREG | 0644, 15, 100)->nlink = 2;
+	iso_node_set_symlink(mk_node(root, "ln", S_IFLNK | 0777, 16, 5),
+			     "a.txt");
+	mk_node(root, "empty", S_IFDIR | 0755, 17, 0);
+	struct iso_node *docs = mk_node(root, "docs", S_IFDIR | 0755, 18, 0);
 	for (unsigned i = 0; i < 40; i++) {
 		snprintf(name, sizeof(name), "f%02u", i);
-		mk(docs, name, S_IFREG | 0644, 100 + i, 10);
+		mk_node(docs, name, S_IFREG | 0644, 100 + i, 10);
 	}
 	return root;
 }
@@ -653,18 +632,6 @@ static void test_deep(struct iso_node *base)
 
 /* ---- random sequences ---- */
 
-struct rng {
-	uint64_t s;
-};
-
-static uint32_t rnd(struct rng *r, uint32_t n)
-{
-	r->s ^= r->s << 13;
-	r->s ^= r->s >> 7;
-	r->s ^= r->s << 17;
-	return n ? (uint32_t)(r->s % n) : 0;
-}
-
 #define MAXP 512
 struct vpaths {
 	char p[MAXP][256];
@@ -703,15 +670,15 @@ static void view_paths(struct vwalk *v, uint64_t dir)
 }
 
 /* A random path of the view of type @type (0: any); "" is the root. */
-static const char *pick(struct rng *r, const struct vpaths *ps, mode_t type)
+static const char *pick(struct tap_rng *r, const struct vpaths *ps, mode_t type)
 {
 	size_t cand[MAXP], n = 0;
 	for (size_t i = 0; i < ps->n; i++)
 		if (!type || (ps->mode[i] & S_IFMT) == type)
 			cand[n++] = i;
-	if (type == S_IFDIR && (n == 0 || rnd(r, 4) == 0))
+	if (type == S_IFDIR && (n == 0 || tap_rnd(r, 4) == 0))
 		return "";
-	return n ? ps->p[cand[rnd(r, (uint32_t)n)]] : NULL;
+	return n ? ps->p[cand[tap_rnd(r, (uint32_t)n)]] : NULL;
 }
 
 /* base names among them, so that names are deleted and made again */
@@ -768,14 +735,14 @@ static int set_attr(struct stg_overlay *ov, const char *p,
 /* One random operation through the overlay, how to take it back into
  * @u (@gentle: nothing that can not be taken back); failures (EEXIST,
  * ENOTEMPTY, ...) are part of the game. */
-static void random_op(struct rng *r, struct stg_overlay *ov, struct undo *u,
+static void random_op(struct tap_rng *r, struct stg_overlay *ov, struct undo *u,
 		      bool gentle, char *desc, size_t dcap)
 {
 	struct vpaths *ps;
 	struct vwalk v = {.ov = ov};
 	char to[300];
 	const char *dir, *any, *reg;
-	int op = (int)rnd(r, 14), rc = 0;
+	int op = (int)tap_rnd(r, 14), rc = 0;
 
 	u->kind = U_NONE;
 	/* gentle: only what can be taken back */
@@ -788,12 +755,12 @@ static void random_op(struct rng *r, struct stg_overlay *ov, struct undo *u,
 	dir = pick(r, ps, S_IFDIR);
 	any = pick(r, ps, 0);
 	reg = pick(r, ps, S_IFREG);
-	snprintf(to, sizeof(to), "%s/%s", dir, NAMES[rnd(r, 10)]);
+	snprintf(to, sizeof(to), "%s/%s", dir, NAMES[tap_rnd(r, 10)]);
 	snprintf(desc, dcap, "op %d", op);
 	switch (op) {
 	case 0:
 		snprintf(desc, dcap, "create %s", to);
-		rc = put(ov, to, rnd(r, 3) ? 0 : rnd(r, 5000));
+		rc = put(ov, to, tap_rnd(r, 3) ? 0 : tap_rnd(r, 5000));
 		if (rc == 0)
 			*u = (struct undo){.kind = U_UNLINK};
 		break;
@@ -827,13 +794,13 @@ static void random_op(struct rng *r, struct stg_overlay *ov, struct undo *u,
 		break;
 	case 5:
 	case 6: {
-		uint32_t f = rnd(r, 4);
+		uint32_t f = tap_rnd(r, 4);
 		unsigned fl = f == 0   ? STG_RENAME_NOREPLACE
 			      : f == 1 ? STG_RENAME_EXCHANGE
 				       : 0;
 		if (!any)
 			break;
-		if (fl == STG_RENAME_EXCHANGE && rnd(r, 2))
+		if (fl == STG_RENAME_EXCHANGE && tap_rnd(r, 2))
 			snprintf(to, sizeof(to), "%s", pick(r, ps, 0));
 		snprintf(desc, dcap, "rename %s %s (%u)", any, to, fl);
 		bool was = at(ov, to) != 0;
@@ -860,27 +827,27 @@ static void random_op(struct rng *r, struct stg_overlay *ov, struct undo *u,
 		if (!reg)
 			break;
 		snprintf(desc, dcap, "write %s", reg);
-		rc = wr(ov, reg, rnd(r, 6000), "some bytes");
+		rc = wr(ov, reg, tap_rnd(r, 6000), "some bytes");
 		break;
 	case 9:
 		if (!reg)
 			break;
-		struct stg_attr t = {.size = rnd(r, 6000)};
+		struct stg_attr t = {.size = tap_rnd(r, 6000)};
 		snprintf(desc, dcap, "truncate %s %" PRIu64, reg, t.size);
 		rc = stg_setattr(ov, at(ov, reg), &t, STG_SET_SIZE);
 		break;
 	case 10:
 	case 11: {
 		static const mode_t modes[] = {0644, 0755, 0600, 0700, 0640};
-		const char *p = rnd(r, 8) && any ? any : "";
-		struct stg_attr a = {.mode = modes[rnd(r, 5)]};
+		const char *p = tap_rnd(r, 8) && any ? any : "";
+		struct stg_attr a = {.mode = modes[tap_rnd(r, 5)]};
 		snprintf(desc, dcap, "chmod %s %o", p, (unsigned)a.mode);
 		rc = set_attr(ov, p, &a, STG_SET_MODE, u);
 		break;
 	}
 	case 12: {
 		const char *p = any ? any : "";
-		struct stg_attr a = {.uid = rnd(r, 2) * 5};
+		struct stg_attr a = {.uid = tap_rnd(r, 2) * 5};
 		snprintf(desc, dcap, "chown %s %u", p, (unsigned)a.uid);
 		rc = set_attr(ov, p, &a, STG_SET_UID, u);
 		break;
@@ -888,7 +855,7 @@ static void random_op(struct rng *r, struct stg_overlay *ov, struct undo *u,
 	case 13: {
 		const char *p = any ? any : "";
 		struct stg_attr a = {0};
-		a.mtime.tv_sec = rnd(r, 2) ? 1000000000 : 2000000000;
+		a.mtime.tv_sec = tap_rnd(r, 2) ? 1000000000 : 2000000000;
 		snprintf(desc, dcap, "utimens %s %lld", p,
 			 (long long)a.mtime.tv_sec);
 		rc = set_attr(ov, p, &a, STG_SET_MTIME, u);
@@ -1085,7 +1052,7 @@ static void test_random(struct iso_node *base)
 	       " to repeat)\n",
 	       seed, seed);
 	for (unsigned q = 0; q < seqs; q++) {
-		struct rng r = {seed * 1000003u + q + 1};
+		struct tap_rng r = {seed * 1000003u + q + 1};
 		char name[64], desc[600], where[700];
 		struct stg_store *st;
 		snprintf(name, sizeof(name), "rnd%u", q);
@@ -1098,7 +1065,7 @@ static void test_random(struct iso_node *base)
 		unsigned nu = 0;
 		for (unsigned k = 0; k < steps; k++) {
 			/* taking back in reverse order goes back to the base */
-			if (nu && rnd(&r, 2)) {
+			if (nu && tap_rnd(&r, 2)) {
 				nu--;
 				snprintf(desc, sizeof(desc), "undo %d %s %s",
 					 (int)u[nu].kind, u[nu].a, u[nu].b);
@@ -1159,13 +1126,13 @@ static double now_s(void)
 /* /big/b00000..b19999 (100 bytes each) */
 static struct iso_node *make_big_base(void)
 {
-	struct iso_node *root = mk(NULL, "", S_IFDIR | 0755, 1, 0);
-	struct iso_node *big = mk(root, "big", S_IFDIR | 0755, 2, 0);
+	struct iso_node *root = mk_node(NULL, "", S_IFDIR | 0755, 1, 0);
+	struct iso_node *big = mk_node(root, "big", S_IFDIR | 0755, 2, 0);
 	char name[16];
 
 	for (unsigned i = 0; i < BIG_BASE; i++) {
 		snprintf(name, sizeof(name), "b%05u", i);
-		mk(big, name, S_IFREG | 0644, 1000 + i, 100);
+		mk_node(big, name, S_IFREG | 0644, 1000 + i, 100);
 	}
 	return root;
 }
@@ -1299,7 +1266,7 @@ static int disc_open(struct disc *d, const char *path, const char *sdir)
 	if (rc == 0)
 		rc = stg_store_open(sdir, &d->st);
 	if (rc == 0 && d->m->nsessions == 0) {
-		d->base = mk(NULL, "", S_IFDIR | 0755, 0, 0);
+		d->base = mk_node(NULL, "", S_IFDIR | 0755, 0, 0);
 		rc = d->base ? 0 : -ENOMEM;
 	} else if (rc == 0) {
 		rc = fs_medium_read_tree(d->m, d->m->last_start, &d->base);

@@ -32,6 +32,7 @@
 #include "staging/journal.h"
 #include "staging/overlay.h"
 #include "staging/store.h"
+#include "isotree.h"
 #include "tap.h"
 
 #define BIGDIR_N 100000u
@@ -57,44 +58,23 @@ static int read_base(void *ctx, const struct iso_node *n, uint64_t off,
 	return 0;
 }
 
-static struct iso_node *mk(struct iso_node *dir, const char *name, mode_t mode,
-			   uint64_t serial, uint64_t size)
-{
-	struct iso_node *n = iso_node_new(name, mode);
-	n->ino = serial;
-	n->size = size;
-	n->nlink = S_ISDIR(mode) ? 2 : 1;
-	n->uid = 0;
-	n->gid = 0;
-	n->mtime.tv_sec = 1000000000;
-	if (S_ISREG(mode) && size) {
-		struct iso_extent e = {(uint32_t)serial * 100, (uint32_t)size};
-		iso_node_set_extents(n, &e, 1);
-	}
-	if (dir && iso_node_add_child(dir, n)) {
-		iso_node_free(n);
-		return NULL;
-	}
-	return n;
-}
-
 /*
  * /a.txt (5000 bytes)  /dir/b.bin (70000)  /dir/sub/c (10)
  * /hl1 = /dir/hl2 (hard link, 100)  /ln -> a.txt  /empty/
  */
 static struct iso_node *make_base(void)
 {
-	struct iso_node *root = mk(NULL, "", S_IFDIR | 0755, 1, 0);
-	mk(root, "a.txt", S_IFREG | 0644, 10, 5000);
-	struct iso_node *dir = mk(root, "dir", S_IFDIR | 0755, 11, 0);
-	mk(dir, "b.bin", S_IFREG | 0600, 12, 70000);
-	struct iso_node *sub = mk(dir, "sub", S_IFDIR | 0700, 13, 0);
-	mk(sub, "c", S_IFREG | 0640, 14, 10);
-	mk(root, "hl1", S_IFREG | 0644, 15, 100)->nlink = 2;
-	mk(dir, "hl2", S_IFREG | 0644, 15, 100)->nlink = 2;
-	struct iso_node *ln = mk(root, "ln", S_IFLNK | 0777, 16, 5);
+	struct iso_node *root = mk_node(NULL, "", S_IFDIR | 0755, 1, 0);
+	mk_node(root, "a.txt", S_IFREG | 0644, 10, 5000);
+	struct iso_node *dir = mk_node(root, "dir", S_IFDIR | 0755, 11, 0);
+	mk_node(dir, "b.bin", S_IFREG | 0600, 12, 70000);
+	struct iso_node *sub = mk_node(dir, "sub", S_IFDIR | 0700, 13, 0);
+	mk_node(sub, "c", S_IFREG | 0640, 14, 10);
+	mk_node(root, "hl1", S_IFREG | 0644, 15, 100)->nlink = 2;
+	mk_node(dir, "hl2", S_IFREG | 0644, 15, 100)->nlink = 2;
+	struct iso_node *ln = mk_node(root, "ln", S_IFLNK | 0777, 16, 5);
 	iso_node_set_symlink(ln, "a.txt");
-	mk(root, "empty", S_IFDIR | 0755, 17, 0);
+	mk_node(root, "empty", S_IFDIR | 0755, 17, 0);
 	for (uint32_t i = 0; i < root->nchildren; i++)
 		root->children[i]->children_loaded = true;
 	root->children_loaded = true;
@@ -340,18 +320,6 @@ static int compare_all(struct stg_overlay *ov, const char *real,
 
 /* ---- random operations, applied to both ---- */
 
-struct rng {
-	uint64_t s;
-};
-
-static uint32_t rnd(struct rng *r, uint32_t n)
-{
-	r->s ^= r->s << 13;
-	r->s ^= r->s >> 7;
-	r->s ^= r->s << 17;
-	return n ? (uint32_t)(r->s % n) : 0;
-}
-
 struct paths {
 	char v[512][256];
 	mode_t mode[512];
@@ -386,17 +354,17 @@ static void walk(const char *top, const char *rel, struct paths *ps)
 }
 
 /* A random path: of type @type (0 = any), or "" (the root) for dirs. */
-static const char *pick(struct rng *r, const struct paths *ps, mode_t type)
+static const char *pick(struct tap_rng *r, const struct paths *ps, mode_t type)
 {
 	size_t cand[513], n = 0;
 	for (size_t i = 0; i < ps->n; i++)
 		if (!type || (ps->mode[i] & S_IFMT) == type)
 			cand[n++] = i;
-	if (type == S_IFDIR && (n == 0 || rnd(r, 4) == 0))
+	if (type == S_IFDIR && (n == 0 || tap_rnd(r, 4) == 0))
 		return "";
 	if (n == 0)
 		return NULL;
-	return ps->v[cand[rnd(r, (uint32_t)n)]];
+	return ps->v[cand[tap_rnd(r, (uint32_t)n)]];
 }
 
 static void split(const char *path, char *parent, char *name)
@@ -417,7 +385,7 @@ static const char *const NAMES[] = {"a", "b", "c", "d", "e", "x"};
 static unsigned model_exchanges; /* RENAME_EXCHANGEs that swapped */
 
 /* Apply one random operation; returns 1 when the two disagree. */
-static int random_op(struct rng *r, struct stg_overlay *ov, const char *top,
+static int random_op(struct tap_rng *r, struct stg_overlay *ov, const char *top,
 		     char *desc, size_t dcap)
 {
 	struct paths *ps = malloc(sizeof(*ps));
@@ -426,12 +394,12 @@ static int random_op(struct rng *r, struct stg_overlay *ov, const char *top,
 	char parent[256], name[64], rp[700], rp2[700];
 	const char *dir = pick(r, ps, S_IFDIR);
 	snprintf(parent, sizeof(parent), "%s", dir);
-	snprintf(name, sizeof(name), "%s", NAMES[rnd(r, 6)]);
+	snprintf(name, sizeof(name), "%s", NAMES[tap_rnd(r, 6)]);
 	snprintf(rp, sizeof(rp), "%s/%s%s%s", top, parent, *parent ? "/" : "",
 		 name);
 	uint64_t pino = 0, ino = 0;
 	int orc = resolve(ov, parent, &pino), rrc = 0;
-	int op = (int)rnd(r, 12);
+	int op = (int)tap_rnd(r, 12);
 	const char *any = pick(r, ps, 0), *reg = pick(r, ps, S_IFREG);
 	char sp[256], sparent[256], sname[64];
 	uint64_t spino = 0;
@@ -441,7 +409,7 @@ static int random_op(struct rng *r, struct stg_overlay *ov, const char *top,
 		goto out;
 	switch (op) {
 	case 0: {
-		mode_t m = 0600 | rnd(r, 0200);
+		mode_t m = 0600 | tap_rnd(r, 0200);
 		int fd = open(rp, O_CREAT | O_EXCL | O_WRONLY, m);
 		rrc = fd < 0 ? -errno : 0;
 		if (fd >= 0)
@@ -450,14 +418,14 @@ static int random_op(struct rng *r, struct stg_overlay *ov, const char *top,
 		break;
 	}
 	case 1: {
-		mode_t m = 0700 | rnd(r, 0100);
+		mode_t m = 0700 | tap_rnd(r, 0100);
 		rrc = mkdir(rp, m) ? -errno : 0;
 		orc = stg_mkdir(ov, pino, name, m, 0, 0, NULL);
 		break;
 	}
 	case 2: {
 		char t[32];
-		snprintf(t, sizeof(t), "target%u", rnd(r, 100));
+		snprintf(t, sizeof(t), "target%u", tap_rnd(r, 100));
 		rrc = symlink(t, rp) ? -errno : 0;
 		orc = stg_symlink(ov, pino, name, t, 0, 0, NULL);
 		break;
@@ -479,12 +447,13 @@ static int random_op(struct rng *r, struct stg_overlay *ov, const char *top,
 			rrc = link(rp2, rp) ? -errno : 0;
 			orc = stg_link(ov, ino, pino, name);
 		} else {
-			uint32_t f = rnd(r, 6);
+			uint32_t f = tap_rnd(r, 6);
 			unsigned fl = f == 0   ? STG_RENAME_NOREPLACE
 				      : f >= 4 ? STG_RENAME_EXCHANGE
 					       : 0;
 			const char *other = pick(r, ps, 0);
-			if (fl == STG_RENAME_EXCHANGE && other && rnd(r, 2)) {
+			if (fl == STG_RENAME_EXCHANGE && other &&
+			    tap_rnd(r, 2)) {
 				/* mostly with an existing entry */
 				split(other, parent, name);
 				snprintf(rp, sizeof(rp), "%s/%s", top, other);
@@ -528,9 +497,10 @@ static int random_op(struct rng *r, struct stg_overlay *ov, const char *top,
 			break;
 		if (op == 8) {
 			uint8_t buf[3000];
-			uint32_t off = rnd(r, 9000), len = 1 + rnd(r, 3000);
+			uint32_t off = tap_rnd(r, 9000),
+				 len = 1 + tap_rnd(r, 3000);
 			for (uint32_t i = 0; i < len; i++)
-				buf[i] = (uint8_t)rnd(r, 256);
+				buf[i] = (uint8_t)tap_rnd(r, 256);
 			snprintf(desc, dcap, "write %s %u+%u", sp, off, len);
 			int fd = open(rp2, O_WRONLY);
 			rrc = fd < 0 || pwrite(fd, buf, len, off) != len ? -EIO
@@ -541,16 +511,16 @@ static int random_op(struct rng *r, struct stg_overlay *ov, const char *top,
 			orc = w == (ssize_t)len ? 0 : -EIO;
 		} else if (op == 9) {
 			struct stg_attr a = {0};
-			a.size = rnd(r, 12000);
+			a.size = tap_rnd(r, 12000);
 			snprintf(desc, dcap, "truncate %s %" PRIu64, sp,
 				 a.size);
 			rrc = truncate(rp2, (off_t)a.size) ? -errno : 0;
 			orc = stg_setattr(ov, ino, &a, STG_SET_SIZE);
-		} else if (geteuid() == 0 && rnd(r, 3) == 0) {
+		} else if (geteuid() == 0 && tap_rnd(r, 3) == 0) {
 			struct stg_attr a = {0};
-			a.uid = rnd(r, 3);
-			a.gid = rnd(r, 3);
-			unsigned which = 1 + rnd(r, 3);
+			a.uid = tap_rnd(r, 3);
+			a.gid = tap_rnd(r, 3);
+			unsigned which = 1 + tap_rnd(r, 3);
 			snprintf(desc, dcap, "chown %s %u:%u (%u)", sp, a.uid,
 				 a.gid, which);
 			rrc = lchown(rp2, which & 1 ? a.uid : (uid_t)-1,
@@ -562,14 +532,14 @@ static int random_op(struct rng *r, struct stg_overlay *ov, const char *top,
 					      (which & 2 ? STG_SET_GID : 0));
 		} else {
 			struct stg_attr a = {0};
-			a.mode = 0600 | rnd(r, 0200);
+			a.mode = 0600 | tap_rnd(r, 0200);
 			snprintf(desc, dcap, "chmod %s %o", sp, a.mode);
 			rrc = chmod(rp2, a.mode) ? -errno : 0;
 			orc = stg_setattr(ov, ino, &a, STG_SET_MODE);
 		}
 		break;
 	case 11:
-		if (rnd(r, 2) && (orc = resolve(ov, parent, &ino)) == 0)
+		if (tap_rnd(r, 2) && (orc = resolve(ov, parent, &ino)) == 0)
 			orc = stg_fsync(ov, ino, false);
 		else
 			orc = stg_sync(ov);
@@ -630,7 +600,7 @@ static void model_test(struct iso_node *base, bool slow)
 	       " to repeat)\n",
 	       seed, seed);
 	for (unsigned q = 0; q < seqs; q++) {
-		struct rng r = {seed * 1000003u + q + 1};
+		struct tap_rng r = {seed * 1000003u + q + 1};
 		char top[256], sdir[256], where[300], desc[512];
 		snprintf(top, sizeof(top), "%s/real%u", tap_tmpdir(), q);
 		snprintf(sdir, sizeof(sdir), "%s/store%u", tap_tmpdir(), q);
@@ -1354,39 +1324,39 @@ static void test_hostile(struct iso_node *base)
 
 	/* random mutations of the records, plain and compacted: never a
 	 * crash */
-	struct rng r = {12345};
+	struct tap_rng r = {12345};
 	unsigned opened = 0, refused = 0, trials = 1200;
 	for (unsigned t = 0; t < trials; t++) {
 		const struct recs *src = t % 2 ? &comp : &orig;
 		struct recs x = *src;
 		uint8_t *bufs[4] = {0};
 		for (int k = 0; k < 4; k++) {
-			size_t i = rnd(&r, (uint32_t)src->n);
+			size_t i = tap_rnd(&r, (uint32_t)src->n);
 			size_t len = src->len[i];
 			if (!bufs[k])
 				bufs[k] = calloc(1, len + 8);
 			memcpy(bufs[k], x.pay[i], len);
-			switch (rnd(&r, 4)) {
+			switch (tap_rnd(&r, 4)) {
 			case 0:
-				bufs[k][rnd(&r, (uint32_t)len)] ^=
-				    (uint8_t)(1 + rnd(&r, 255));
+				bufs[k][tap_rnd(&r, (uint32_t)len)] ^=
+				    (uint8_t)(1 + tap_rnd(&r, 255));
 				break;
 			case 1:
-				bufs[k][rnd(&r, (uint32_t)len)] =
-				    (uint8_t)rnd(&r, 4);
+				bufs[k][tap_rnd(&r, (uint32_t)len)] =
+				    (uint8_t)tap_rnd(&r, 4);
 				break;
 			case 2:
-				len = rnd(&r, (uint32_t)len + 8);
+				len = tap_rnd(&r, (uint32_t)len + 8);
 				break;
 			default:
-				x.type[i] = (uint8_t)(1 + rnd(&r, 12));
+				x.type[i] = (uint8_t)(1 + tap_rnd(&r, 12));
 			}
 			x.pay[i] = bufs[k];
 			x.len[i] = len;
 		}
-		if (rnd(&r, 3) == 0) { /* shuffle two records */
-			size_t i = rnd(&r, (uint32_t)x.n),
-			       j = rnd(&r, (uint32_t)x.n);
+		if (tap_rnd(&r, 3) == 0) { /* shuffle two records */
+			size_t i = tap_rnd(&r, (uint32_t)x.n),
+			       j = tap_rnd(&r, (uint32_t)x.n);
 			uint8_t *tp = x.pay[i];
 			size_t tl = x.len[i];
 			uint8_t ty = x.type[i];
@@ -1733,7 +1703,7 @@ static void test_crash(struct iso_node *base, bool slow, bool compact)
 			  : compact ? 15
 				    : 20,
 		 bad = 0, checked = 0, opened = 0;
-	struct rng r = {(uint64_t)time(NULL) | 1};
+	struct tap_rng r = {(uint64_t)time(NULL) | 1};
 	for (unsigned t = 0; t < trials; t++) {
 		char sdir[256];
 		snprintf(sdir, sizeof(sdir), "%s/crash%s%u", tap_tmpdir(),
@@ -1748,7 +1718,7 @@ static void test_crash(struct iso_node *base, bool slow, bool compact)
 			crash_child(sdir, base, pfd[1], compact);
 		}
 		close(pfd[1]);
-		usleep(2000 + rnd(&r, 60000));
+		usleep(2000 + tap_rnd(&r, 60000));
 		kill(pid, SIGKILL);
 		int status;
 		waitpid(pid, &status, 0);
@@ -1804,7 +1774,7 @@ static void test_crash(struct iso_node *base, bool slow, bool compact)
 static void test_compact(struct iso_node *base)
 {
 	char top[256], sdir[256], desc[512];
-	struct rng r = {(uint64_t)time(NULL) * 7 + 3};
+	struct tap_rng r = {(uint64_t)time(NULL) * 7 + 3};
 	struct stg_store *st;
 	struct stg_overlay *ov;
 	unsigned bad_ops = 0;
@@ -2643,7 +2613,7 @@ static void test_index(struct iso_node *base)
 	struct stg_overlay *ov;
 	static struct ix_dir m[2];
 	uint64_t dirs[2];
-	struct rng r = {(uint64_t)time(NULL) * 31 + 7};
+	struct tap_rng r = {(uint64_t)time(NULL) * 31 + 7};
 	unsigned bad_rc = 0, bad_view = 0, checks = 0, peak = 0, low = 0;
 	snprintf(sdir, sizeof(sdir), "%s/ixstore", tap_tmpdir());
 	memset(m, 0, sizeof(m));
@@ -2655,18 +2625,18 @@ static void test_index(struct iso_node *base)
 	}
 	for (unsigned step = 0; step < 24000; step++) {
 		/* grow, drain, grow again, then churn */
-		unsigned phase = step / 6000, op = rnd(&r, 10);
+		unsigned phase = step / 6000, op = tap_rnd(&r, 10);
 		if (phase == 0 || phase == 2)
 			op = op < 5 ? 0 : op - 4; /* mostly creates */
 		else if (phase == 1)
 			op = op < 6 ? 1 : op - 5; /* mostly unlinks */
 		else
 			op = op % 5;
-		unsigned k = rnd(&r, 2), j = rnd(&r, 2);
-		unsigned a = rnd(&r, IX_NAMES), b = rnd(&r, IX_NAMES);
+		unsigned k = tap_rnd(&r, 2), j = tap_rnd(&r, 2);
+		unsigned a = tap_rnd(&r, IX_NAMES), b = tap_rnd(&r, IX_NAMES);
 		struct ix_dir *dk = &m[k], *dj = &m[j];
 		if (phase == 1 && op == 1 && dk->n)
-			a = dk->name[rnd(&r, dk->n)]; /* drain it */
+			a = dk->name[tap_rnd(&r, dk->n)]; /* drain it */
 		int ia = ix_find(dk, a), ib = ix_find(dj, b), rc, want;
 		snprintf(n1, sizeof(n1), "n%u", a);
 		snprintf(n2, sizeof(n2), "n%u", b);
