@@ -351,7 +351,9 @@ struct seen {
 	uint64_t corrupt_lba;
 	int corrupt_where; /* 1: its last sector, 2: the one after it */
 	int exit_at;	   /* crash the child: 1 after the last block,
-			      2 there after closing the track, 3 at verify */
+			      2 there after closing the track, 3 at verify,
+			      4 at the layout (before the intent), 5 after
+			      the intent, before the first block */
 	struct mmc_drive *drive;
 	double burn_t0, burn_t1; /* first and last burn progress */
 	int signal_fd;		 /* > 0: write a byte there mid-burn */
@@ -388,6 +390,9 @@ static void hook(const struct fs_commit_progress *p, void *ctx)
 		    (s->exit_at == 1 || s->exit_at == 2))
 			_exit(0);
 	}
+	if ((p->phase == FS_COMMIT_LAYOUT && s->exit_at == 4) ||
+	    (p->phase == FS_COMMIT_BURN && p->done == 0 && s->exit_at == 5))
+		_exit(0);
 	if (p->phase == FS_COMMIT_VERIFY) {
 		if (p->done == 0 && s->exit_at == 3)
 			_exit(0);
@@ -1207,6 +1212,54 @@ static void test_kill9(void)
 	env_close(&e);
 }
 
+/* Killed before anything reached the disc: during the layout, and just
+ * after the intent was recorded (the drive set up, no block written). */
+static void test_crash_early(void)
+{
+	static const char *const what[] = {"during the layout",
+					   "after the intent"};
+	for (int k = 0; k < 2; k++) {
+		struct env e;
+		struct fs_commit_result res;
+		char disc[16], store[16], intent[PATH_MAX + 16];
+		struct stat sb;
+		bool rel = true;
+		int rc, st;
+
+		snprintf(disc, sizeof(disc), "disc2%d", k);
+		snprintf(store, sizeof(store), "store2%d", k);
+		env_init(&e, disc, store);
+		if (env_open(&e, true, NULL) < 0) {
+			ok(0, "open %s", disc);
+			return;
+		}
+		is_int(stage_small(&e, 40 + (uint64_t)k), 0, "stage on %s",
+		       disc);
+		env_close(&e);
+		st = child_commit(&e, NULL, 4 + k);
+		ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "killed %s", what[k]);
+		snprintf(intent, sizeof(intent), "%s/intent", e.sdir);
+		ok((stat(intent, &sb) == 0) == (k == 1),
+		   "killed %s: the intent is %s", what[k],
+		   k ? "recorded" : "not recorded yet");
+		rc = env_open(&e, true, &rel);
+		is_int(rc, 0, "killed %s: remount, fs_recover", what[k]);
+		ok(!rel, "killed %s: nothing released", what[k]);
+		ok(stat(intent, &sb) != 0, "killed %s: no intent left",
+		   what[k]);
+		is_int(e.m ? e.m->nsessions : 99, 0,
+		       "killed %s: no session on the disc", what[k]);
+		ok(e.ov && small_staged(&e, 40 + (uint64_t)k),
+		   "killed %s: everything still staged", what[k]);
+		rc = e.ov ? fs_commit(e.m, e.st, &e.ov, &e.base, NULL, &res)
+			  : -1;
+		is_int(rc, 0, "killed %s: the next commit succeeds", what[k]);
+		if (rc == 0)
+			check_small_on_disc(&e, 40 + (uint64_t)k, what[k]);
+		env_close(&e);
+	}
+}
+
 int main(void)
 {
 	test_first_commit();
@@ -1215,6 +1268,7 @@ int main(void)
 	test_dummy();
 	test_write_error();
 	test_crash();
+	test_crash_early();
 	test_verify_mismatch();
 	test_figures();
 	test_close_disc();
