@@ -66,8 +66,8 @@ struct fs {
 	char state[32];
 	struct fs_commit_progress progress;
 	char last[LAST_MAX]; /* the last commit or failure */
-	char medium[PATH_MAX +
-		    200]; /* the disc as measured at mount and commits */
+	/* the disc, as measured at mount and after each commit */
+	char medium[PATH_MAX + 200];
 };
 
 static struct fs *fs_of(fuse_req_t req)
