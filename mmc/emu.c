@@ -39,6 +39,17 @@
  *    track) are implemented; 2, 3, 4 get 05/24/00.
  *  - Eject while PREVENT is active: 05/53/02.  Ejecting with a track open
  *    leaves it damaged, as a power loss does.
+ *  - A track cut off (power loss, crash, eject) is by default damaged with
+ *    NWA_V = 0: nothing can follow it.  With the option cut-continuable
+ *    the drive reports it as 2.5 allows, "may be continued": Damage = 1,
+ *    NWA_V = 1, NWA = start + the blocks the persisted state holds (it may
+ *    lag the data file: those blocks are simply written again), Track
+ *    Size and free blocks as for an open track.  A WRITE exactly at that
+ *    NWA opens the track again, SYNCHRONIZE CACHE closes it; CLOSE
+ *    SESSION before that still gets 05/72/03, a WRITE elsewhere
+ *    05/21/02.  The choice is recorded with the track when its first
+ *    WRITE opens it, so it survives reopening the file without the
+ *    option.
  *  - WRITE whose data-out buffer is shorter than its transfer length:
  *    05/24/00.  A data-in command whose buffer is shorter than its
  *    allocation length transfers what fits and reports the rest in resid.
@@ -203,11 +214,15 @@ int mmc_emu_options_parse(struct mmc_emu_options *o, const char *spec)
 			o->power_cut_after = v;
 		else if (klen == 2 && memcmp(p, "ro", 2) == 0 && !val)
 			o->read_only = true;
+		else if (klen == 15 && memcmp(p, "cut-continuable", 15) == 0 &&
+			 !val)
+			o->cut_continuable = true;
 		else
 			return cds_error(-EINVAL,
 					 "bad emulator option '%.*s' (use "
 					 "speed=X, write-error=LBA, "
-					 "power-cut=SECTORS, ro)",
+					 "power-cut=SECTORS, cut-continuable, "
+					 "ro)",
 					 (int)len, p);
 		p = end ? end + 1 : NULL;
 	}
@@ -951,7 +966,8 @@ static bool rti_resolve(const struct emu_medium *m, unsigned type,
 			    i && m->tracks[i - 1].session == t->session
 				? MMC_CD_PREGAP
 				: 0;
-			uint32_t end = t->state == EMU_TRACK_OPEN
+			uint32_t end = t->state == EMU_TRACK_OPEN ||
+					       emu_track_continuable(t)
 					   ? emu_media_capacity(m->media)
 					   : emu_track_end(t);
 
@@ -1019,9 +1035,9 @@ static int cmd_read_track_info(struct mmc_emu *emu, struct mmc_cmd *cmd)
 		if (t->blocks)
 			cds_put_be32(r + 28, t->start + t->blocks - 1);
 		size = t->blocks;
-		if (t->state == EMU_TRACK_DAMAGED) {
+		if (t->state == EMU_TRACK_DAMAGED)
 			r[5] |= 0x20;
-		} else if (t->state == EMU_TRACK_OPEN) {
+		if (t->state == EMU_TRACK_OPEN || emu_track_continuable(t)) {
 			nwa = t->start + t->blocks;
 			free_blocks = cap > nwa ? cap - nwa : 0;
 			size = cap - t->start;
@@ -1511,7 +1527,16 @@ static int do_write(struct mmc_emu *emu, struct mmc_cmd *cmd, uint32_t lba,
 		return check(emu, cmd, MMC_SK_ILLEGAL_REQUEST,
 			     MMC_ASC_END_OF_USER_AREA);
 	t = open_track(emu);
-	if (!t) {
+	if (!t && emu_incomplete_track(m)) {
+		/* a continuable damaged track (emu_medium_nwa() gave its NWA):
+		 * the WRITE at its NWA continues it */
+		t = &m->tracks[m->ntracks - 1];
+		t->state = EMU_TRACK_OPEN;
+		rc = persist(emu, false);
+		if (rc)
+			return rc;
+		emu->pace_start = 0;
+	} else if (!t) {
 		/* first WRITE of a track: record that it is open */
 		t = &m->tracks[m->ntracks++];
 		memset(t, 0, sizeof(*t));
@@ -1521,6 +1546,7 @@ static int do_write(struct mmc_emu *emu, struct mmc_cmd *cmd, uint32_t lba,
 		t->control = emu->page05[3] & 0x0F;
 		t->block_type = emu->page05[4] & 0x0F;
 		t->session_format = emu->page05[8];
+		t->flags = emu->opt.cut_continuable ? EMU_TRACK_CONTINUABLE : 0;
 		rc = persist(emu, false);
 		if (rc)
 			return rc;
@@ -1553,7 +1579,9 @@ static int do_write(struct mmc_emu *emu, struct mmc_cmd *cmd, uint32_t lba,
 				 emu->path, emu->written);
 	}
 	if (werr) {
+		/* a medium error is no cut: nothing continues the track */
 		t->state = EMU_TRACK_DAMAGED;
+		t->flags = 0;
 		rc = persist(emu, true);
 		if (rc)
 			return rc;
@@ -1583,6 +1611,7 @@ static int close_open_track(struct mmc_emu *emu)
 		emu->m.ntracks--;
 	} else {
 		t->state = EMU_TRACK_COMPLETE;
+		t->flags = 0; /* a closed track cannot be cut off any more */
 	}
 	return persist(emu, true);
 }

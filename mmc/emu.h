@@ -47,6 +47,12 @@ struct mmc_emu_options {
 	 * the write stops part-way and every later command fails as if the
 	 * drive were gone (-EIO); -1 = never. */
 	int64_t power_cut_after;
+	/* A track cut off by a power cut (or a crash, or an eject) is left
+	 * continuable: READ TRACK INFORMATION reports Damage=1 NWA_V=1 and
+	 * a WRITE at its NWA continues it (mmc-reference 2.5), instead of
+	 * Damage=1 NWA_V=0 (nothing can follow).  Recorded with each track
+	 * this drive opens. */
+	bool cut_continuable;
 	/* Open read-only: every write-type command gets 07/27/00. */
 	bool read_only;
 };
@@ -57,7 +63,8 @@ void mmc_emu_options_init(struct mmc_emu_options *o);
 /*
  * Apply a comma-separated option string, as given in the environment
  * variable CDSESSION_EMU: "speed=16", "write-error=LBA",
- * "power-cut=SECTORS".  -EINVAL with a message on a bad string.
+ * "power-cut=SECTORS", "cut-continuable", "ro".  -EINVAL with a message
+ * on a bad string.
  */
 int mmc_emu_options_parse(struct mmc_emu_options *o, const char *spec);
 

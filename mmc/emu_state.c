@@ -134,6 +134,12 @@ bool emu_invisible_track(const struct emu_medium *m, uint32_t *start)
 	return true;
 }
 
+bool emu_track_continuable(const struct emu_track *t)
+{
+	return t->state == EMU_TRACK_DAMAGED &&
+	       (t->flags & EMU_TRACK_CONTINUABLE);
+}
+
 bool emu_medium_nwa(const struct emu_medium *m, uint32_t *nwa)
 {
 	const struct emu_track *t = emu_incomplete_track(m);
@@ -141,7 +147,7 @@ bool emu_medium_nwa(const struct emu_medium *m, uint32_t *nwa)
 	if (m->finalized)
 		return false;
 	if (t) {
-		if (t->state == EMU_TRACK_DAMAGED)
+		if (t->state == EMU_TRACK_DAMAGED && !emu_track_continuable(t))
 			return false;
 		if (t->start + t->blocks >= emu_media_capacity(m->media))
 			return false;
@@ -183,6 +189,9 @@ int emu_medium_check(const struct emu_medium *m)
 		    !valid_session_format(t->session_format))
 			return -EUCLEAN;
 		if (t->state < EMU_TRACK_OPEN || t->state > EMU_TRACK_DAMAGED)
+			return -EUCLEAN;
+		if (t->flags & ~EMU_TRACK_CONTINUABLE ||
+		    (t->flags && t->state == EMU_TRACK_COMPLETE))
 			return -EUCLEAN;
 		/* only the last track of the open session may be unclosed */
 		if (t->state != EMU_TRACK_COMPLETE &&
@@ -239,6 +248,7 @@ void emu_state_encode_slot(const struct emu_medium *m, uint64_t seq,
 		r[10] = t->control;
 		r[11] = t->block_type;
 		r[12] = t->session_format;
+		r[13] = t->flags;
 	}
 	cds_put_be32(p + plen, emu_crc32(slot, EMU_SLOT_HEADER + plen));
 }
@@ -248,14 +258,15 @@ int emu_state_decode_slot(const uint8_t *buf, size_t len,
 {
 	struct emu_medium m;
 	const uint8_t *p;
-	uint32_t plen;
+	uint32_t plen, version;
 
 	if (len < sizeof(emu_magic) ||
 	    memcmp(buf, emu_magic, sizeof(emu_magic)) != 0)
 		return -EMEDIUMTYPE;
 	if (len < EMU_SLOT_HEADER + 4)
 		return -EUCLEAN;
-	if (cds_get_be32(buf + 8) != EMU_STATE_VERSION)
+	version = cds_get_be32(buf + 8);
+	if (version != EMU_STATE_VERSION && version != EMU_STATE_VERSION1)
 		return -EUCLEAN;
 	plen = cds_get_be32(buf + 20);
 	if (plen < EMU_PAYLOAD_HEADER || plen > len - EMU_SLOT_HEADER - 4)
@@ -283,6 +294,8 @@ int emu_state_decode_slot(const uint8_t *buf, size_t len,
 		t->control = r[10];
 		t->block_type = r[11];
 		t->session_format = r[12];
+		/* version 1 left the byte reserved: whatever it holds */
+		t->flags = version == EMU_STATE_VERSION1 ? 0 : r[13];
 	}
 	if (emu_medium_check(&m) != 0)
 		return -EUCLEAN;

@@ -11,7 +11,8 @@
  * EMU_SLOT_SIZE bytes, written alternately:
  *
  *   0   8  magic "CDSEMUST"
- *   8   4  format version (1), big-endian like every number here
+ *   8   4  format version (2; 1 is still read), big-endian like every
+ *          number here
  *   12  8  sequence number (the reader takes the valid slot with the
  *          higher one)
  *   20  4  payload length
@@ -21,7 +22,8 @@
  * Payload: media, flags (b0 finalized), finalizing multi-session value,
  * closed sessions, track count, 3 reserved; then 16 bytes per track:
  * start, user blocks, session, state, CONTROL, data block type, session
- * format, 3 reserved.  The decoder is a pure function over (buf, len):
+ * format, flags (version 2: b0 continuable; version 1: reserved, read as
+ * 0), 2 reserved.  The decoder is a pure function over (buf, len):
  * every length is checked against its container and every semantic
  * invariant (order, geometry, capacity, session numbering) is verified,
  * so a damaged or hostile trailer gives an error, never a crash.
@@ -39,7 +41,8 @@
 #define EMU_BLOCK	   2048u
 #define EMU_SLOT_SIZE	   4096u
 #define EMU_TRAILER_SIZE   (2 * EMU_SLOT_SIZE)
-#define EMU_STATE_VERSION  1u
+#define EMU_STATE_VERSION  2u
+#define EMU_STATE_VERSION1 1u /* no track flags */
 #define EMU_SLOT_HEADER	   24u
 #define EMU_PAYLOAD_HEADER 8u
 #define EMU_TRACK_RECORD   16u
@@ -48,8 +51,15 @@
 enum emu_track_state {
 	EMU_TRACK_OPEN = 1,	/* being written (TAO, not yet synced) */
 	EMU_TRACK_COMPLETE = 2, /* closed: run-out written */
-	EMU_TRACK_DAMAGED = 3,	/* interrupted write, not writable */
+	EMU_TRACK_DAMAGED = 3,	/* interrupted write; writable only when
+				   continuable */
 };
+
+/* Track flags */
+#define EMU_TRACK_CONTINUABLE                                                  \
+	0x01 /* if cut off, the drive reports it                               \
+		Damage=1 NWA_V=1 and lets a WRITE at                           \
+		its NWA continue it */
 
 struct emu_track {
 	uint32_t start;	    /* first LBA */
@@ -59,6 +69,7 @@ struct emu_track {
 	uint8_t control;    /* TOC CONTROL nibble from page 05 track mode */
 	uint8_t block_type; /* page 05 data block type: 8 or 10 */
 	uint8_t session_format; /* page 05 session format: 00, 10, 20 */
+	uint8_t flags;		/* EMU_TRACK_*; only on an unclosed track */
 };
 
 struct emu_medium {
@@ -101,10 +112,14 @@ bool emu_session_open(const struct emu_medium *m);
  * (being written or damaged); NULL otherwise. */
 const struct emu_track *emu_incomplete_track(const struct emu_medium *m);
 
+/* Is @t a damaged track that a WRITE at its NWA may continue? */
+bool emu_track_continuable(const struct emu_track *t);
+
 /*
  * The next writable address: true with *nwa set when a WRITE can go
- * somewhere (an open track continues, or a new track/session starts),
- * false on a finalized or full disc or behind a damaged track.
+ * somewhere (an open or continuable damaged track continues, or a new
+ * track/session starts), false on a finalized or full disc or behind a
+ * damaged track.
  */
 bool emu_medium_nwa(const struct emu_medium *m, uint32_t *nwa);
 

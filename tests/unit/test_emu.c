@@ -538,6 +538,142 @@ static void test_power_cut(void)
 	mmc_emu_close(e);
 }
 
+/* A cut-off track the drive reports as continuable (cut-continuable):
+ * Damage=1 NWA_V=1, continued by a WRITE at its NWA, closed by SYNC. */
+static void test_cut_continuable(void)
+{
+	struct mmc_emu_options o;
+	struct mmc_emu *e;
+	uint8_t b[64], blk[2048];
+	uint32_t nwa;
+
+	mmc_emu_options_init(&o);
+	is_int(mmc_emu_options_parse(&o, "power-cut=40000,cut-continuable"), 0,
+	       "cut-continuable parses");
+	ok(o.cut_continuable, "cut-continuable set");
+	is_int(mmc_emu_options_parse(&o, "cut-continuable=1"), -EINVAL,
+	       "cut-continuable takes no value");
+	e = fresh("cont.cdr", MMC_EMU_CDR80, &o);
+	is_int(page05(e, 0x01, 0xC4, 8), 0, "page 05 multi 11");
+	is_int(wr(e, 0, 50000), -EIO, "power cut mid-write: -EIO");
+	/* reopened without the option: the track keeps what it was */
+	mmc_emu_options_init(&o);
+	e = reopen(e, "cont.cdr", &o);
+	is_int(rdi(e, b), 0, "RDI after power-on");
+	is_int(b[2], 0x05, "RDI 0x05: session incomplete");
+	is_int(rti(e, 1, 0xFF, b), 0, "RTI FFh = the incomplete track");
+	is_int(b[2], 1, "track 1");
+	is_int(b[5] & 0x20, 0x20, "Damage = 1");
+	is_int(b[7] & 1, 1, "NWA_V = 1");
+	nwa = cds_get_be32(b + 12);
+	/* the state is persisted every 16384 blocks: it lags the cut */
+	is_int(nwa, 32768, "NWA = start + blocks the state holds");
+	is_int(cds_get_be32(b + 28), 32767, "last recorded address");
+	is_int(cds_get_be32(b + 16), 359849 - 32768, "free blocks");
+	is_int(cds_get_be32(b + 24), 359849, "track size as an open track");
+	is_int(rti(e, 1, 1, b), 0, "RTI track 1 agrees");
+	is_int(cds_get_be32(b + 12), 32768, "its NWA");
+	is_int(close_ts(e, 2, 0), SENSE(5, 0x72, 3),
+	       "CLOSE SESSION before continuing: 72/03");
+	is_int(close_ts(e, 1, 1), SENSE(5, 0x72, 3), "CLOSE TRACK: 72/03");
+	is_int(wr(e, 40000, 1), SENSE(5, 0x21, 2), "WRITE past the NWA: 21/02");
+	is_int(wr(e, 32767, 1), SENSE(5, 0x21, 2), "WRITE before it: 21/02");
+	is_int(wr(e, 50302, 1), SENSE(5, 0x21, 2),
+	       "WRITE where a next track would go: 21/02");
+	is_int(sync_cache(e, false), 0, "SYNC without continuing: no-op");
+	is_int(rti(e, 1, 1, b), 0, "RTI");
+	is_int(b[5] & 0x20, 0x20, "still damaged");
+	is_int(page05(e, 0x01, 0xC4, 8), 0, "page 05 again after power-on");
+	is_int(wr(e, 32768, 50000 - 32768), 0, "WRITE at the NWA continues");
+	is_int(rti(e, 1, 1, b), 0, "RTI while continuing");
+	is_int(b[5] & 0x20, 0, "Damage = 0: open again");
+	is_int(cds_get_be32(b + 12), 50000, "NWA follows the writes");
+	is_int(sync_cache(e, false), 0, "SYNC closes the track");
+	is_int(rti(e, 1, 1, b), 0, "RTI after SYNC");
+	is_int(b[5] & 0x20, 0, "not damaged");
+	is_int(b[7] & 1, 0, "complete: NWA_V = 0");
+	is_int(cds_get_be32(b + 24), 50000, "50000 blocks");
+	is_int(close_ts(e, 2, 0), 0, "CLOSE SESSION");
+	is_int(rdi(e, b), 0, "RDI");
+	is_int(b[2], 0x01, "RDI 0x01: appendable, session closed");
+	is_int(rti(e, 1, 0xFF, b), 0, "RTI invisible track");
+	is_int(cds_get_be32(b + 12), 50002 + 11400, "next session after it");
+	is_int(rd(e, 40000, 1, blk, 2048), 0, "the rewritten area reads");
+	is_int(cds_get_be32(blk), 40000, "with its data");
+	is_int(rd(e, 49999, 1, blk, 2048), 0, "the last block reads");
+	is_int(cds_get_be32(blk), 49999, "with its data");
+	/* the closed track is no longer continuable: a later cut of the
+	 * next session's track without the option is not */
+	mmc_emu_options_init(&o);
+	o.power_cut_after = 100;
+	e = reopen(e, "cont.cdr", &o);
+	is_int(page05(e, 0x01, 0xC4, 8), 0, "page 05");
+	is_int(wr(e, 61402, 300), -EIO, "cut in session 2 without the option");
+	mmc_emu_options_init(&o);
+	e = reopen(e, "cont.cdr", &o);
+	is_int(rti(e, 1, 0xFF, b), 0, "RTI");
+	is_int(b[2], 2, "track 2");
+	is_int(b[5] & 0x20, 0x20, "Damage = 1");
+	is_int(b[7] & 1, 0, "NWA_V = 0: not continuable");
+	is_int(wr(e, 61402, 1), SENSE(5, 0x21, 2), "no WRITE: 21/02");
+	mmc_emu_close(e);
+}
+
+/* Version 1 slots (no track flags) still read; version 2 flags are
+ * checked. */
+static void test_state_versions(void)
+{
+	static uint8_t slot[EMU_SLOT_SIZE];
+	struct emu_medium m, back;
+	uint8_t *r = slot + EMU_SLOT_HEADER + EMU_PAYLOAD_HEADER;
+	uint64_t seq;
+	uint32_t nwa;
+
+	emu_medium_init(&m, MMC_EMU_CDR80);
+	m.ntracks = 1;
+	m.tracks[0] = (struct emu_track){.start = 0,
+					 .blocks = 100,
+					 .session = 1,
+					 .state = EMU_TRACK_DAMAGED,
+					 .control = 4,
+					 .block_type = 8,
+					 .flags = EMU_TRACK_CONTINUABLE};
+	emu_state_encode_slot(&m, 7, slot);
+	is_int(cds_get_be32(slot + 8), 2, "written as version 2");
+	is_int(emu_state_decode_slot(slot, sizeof(slot), &back, &seq), 0,
+	       "version 2 decodes");
+	is_int(back.tracks[0].flags, EMU_TRACK_CONTINUABLE, "flag kept");
+	ok(emu_medium_nwa(&back, &nwa) && nwa == 100, "continuable: NWA 100");
+
+	/* version 1: the byte was reserved, whatever it holds */
+	cds_put_be32(slot + 8, 1);
+	r[13] = 0xA5;
+	cds_put_be32(
+	    slot + EMU_SLOT_HEADER + EMU_PAYLOAD_HEADER + EMU_TRACK_RECORD,
+	    emu_crc32(slot,
+		      EMU_SLOT_HEADER + EMU_PAYLOAD_HEADER + EMU_TRACK_RECORD));
+	is_int(emu_state_decode_slot(slot, sizeof(slot), &back, &seq), 0,
+	       "version 1 decodes");
+	is_int(back.tracks[0].flags, 0, "version 1: no flags");
+	ok(!emu_medium_nwa(&back, &nwa), "version 1 damaged: no NWA");
+
+	/* version 2 with an unknown flag, or a flag on a closed track */
+	cds_put_be32(slot + 8, 2);
+	cds_put_be32(
+	    slot + EMU_SLOT_HEADER + EMU_PAYLOAD_HEADER + EMU_TRACK_RECORD,
+	    emu_crc32(slot,
+		      EMU_SLOT_HEADER + EMU_PAYLOAD_HEADER + EMU_TRACK_RECORD));
+	is_int(emu_state_decode_slot(slot, sizeof(slot), &back, &seq), -EUCLEAN,
+	       "unknown flag refused");
+	m.tracks[0].state = EMU_TRACK_COMPLETE;
+	emu_state_encode_slot(&m, 7, slot);
+	is_int(emu_state_decode_slot(slot, sizeof(slot), &back, &seq), -EUCLEAN,
+	       "flag on a closed track refused");
+	cds_put_be32(slot + 8, 3);
+	is_int(emu_state_decode_slot(slot, sizeof(slot), &back, &seq), -EUCLEAN,
+	       "version 3 refused");
+}
+
 static void test_trailer_damage(void)
 {
 	static uint8_t t[EMU_TRAILER_SIZE];
@@ -805,6 +941,8 @@ int main(void)
 	test_dummy();
 	test_write_error();
 	test_power_cut();
+	test_cut_continuable();
+	test_state_versions();
 	test_trailer_damage();
 	test_blank_cmd();
 	test_tray();
