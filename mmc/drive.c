@@ -760,6 +760,116 @@ uint32_t mmc_burn_start_lba(const struct mmc_burn *b)
 	return b->start;
 }
 
+uint32_t mmc_burn_next_lba(const struct mmc_burn *b)
+{
+	return b->next;
+}
+
+/* The cut-off track of the open session that a burn may continue: its
+ * READ TRACK INFORMATION in *ti. */
+static int continuable_track(struct mmc_drive *d, const struct mmc_disc *disc,
+			     uint32_t start, struct mmc_track_info *ti)
+{
+	const struct mmc_session *last =
+	    disc->nsessions ? &disc->sessions[disc->nsessions - 1] : NULL;
+	const struct mmc_track *t =
+	    disc->ntracks ? &disc->tracks[disc->ntracks - 1] : NULL;
+	int rc;
+
+	if (!last || last->complete || !t || t->session != last->number)
+		return cds_error(-EUCLEAN, "the disc has no session left open "
+					   "by an interrupted burn to finish");
+	if (!t->damaged)
+		return cds_error(-EUCLEAN,
+				 "track %u of the open session was not cut "
+				 "off: there is nothing to continue",
+				 t->number);
+	if (t->start != start)
+		return cds_error(-EUCLEAN,
+				 "the cut-off track %u starts at LBA %u, not "
+				 "at LBA %u where the session was laid out",
+				 t->number, t->start, start);
+	rc = mmc_drive_track_info(d, MMC_RTI_TRACK, t->number, ti);
+	if (rc)
+		return rc;
+	if (!ti->damage || !ti->nwa_valid)
+		return cds_error(-EUCLEAN,
+				 "the drive cannot continue track %u that an "
+				 "interrupted burn cut off (no next writable "
+				 "address)",
+				 t->number);
+	if (ti->start != start)
+		return cds_error(-EIO,
+				 "%s: track %u now reports start LBA %u, "
+				 "expected %u",
+				 d->name, t->number, ti->start, start);
+	return 0;
+}
+
+int mmc_burn_resume(struct mmc_drive *d, const struct mmc_burn_opts *opts,
+		    uint32_t start, uint32_t nblocks, struct mmc_burn **out)
+{
+	const struct mmc_profile_ops *ops;
+	struct mmc_track_info ti;
+	struct mmc_burn *b = NULL;
+	struct mmc_disc *disc;
+	uint32_t blocks;
+	int rc;
+
+	*out = NULL;
+	rc = writable_disc(d, "burn", &disc, &ops);
+	if (rc)
+		return rc;
+	rc = continuable_track(d, disc, start, &ti);
+	if (rc)
+		goto out;
+	blocks = round_up(nblocks > ops->min_blocks ? nblocks : ops->min_blocks,
+			  ops->write_unit);
+	if (ti.nwa < start || ti.nwa - start > blocks) {
+		rc = cds_error(-EINVAL,
+			       "the cut-off track's next writable address "
+			       "(LBA %u) is not within the %u blocks of the "
+			       "session at LBA %u",
+			       ti.nwa, blocks, start);
+		goto out;
+	}
+	if ((uint64_t)start + blocks + ops->overhead >
+	    (uint64_t)ti.nwa + ti.free_blocks) {
+		rc = cds_error(-ENOSPC,
+			       "the session needs %u blocks (+%u run-out) "
+			       "from LBA %u, the disc has %u free after LBA %u",
+			       blocks, ops->overhead, start, ti.free_blocks,
+			       ti.nwa);
+		goto out;
+	}
+	b = calloc(1, sizeof(*b));
+	if (!b) {
+		rc = cds_error(-ENOMEM, "out of memory");
+		goto out;
+	}
+	b->d = d;
+	b->ops = ops;
+	b->opts = *opts;
+	b->limit = blocks;
+	rc = ops->begin(b);
+	if (rc)
+		goto out;
+	rc = set_lock(d, true);
+	if (rc)
+		goto out;
+	b->locked = true;
+	b->start = start;
+	b->next = ti.nwa;
+	b->written = ti.nwa - start;
+	*out = b;
+	b = NULL;
+out:
+	if (b)
+		mmc_burn_abort(b);
+	free(disc);
+	return rc;
+}
+
 /* WRITE(10) one chunk, waiting while the drive's buffer is full. */
 static int write_chunk(struct mmc_burn *b, const void *buf, uint16_t n)
 {

@@ -136,6 +136,24 @@ int mmc_burn_begin(struct mmc_drive *d, const struct mmc_burn_opts *opts,
 		   uint32_t nblocks, struct mmc_burn **out);
 uint32_t mmc_burn_start_lba(const struct mmc_burn *b);
 
+/*
+ * Finish a session that an interrupted burn cut off, on a drive that
+ * reports the cut-off track as continuable (READ TRACK INFORMATION
+ * Damage=1 NWA_V=1, mmc-reference 2.5): the disc's last session is
+ * incomplete, its last track is that one and starts at @start, and the
+ * session is to be @nblocks long from @start.  The burn is positioned at
+ * the track's NWA (mmc_burn_next_lba()); mmc_burn_start_lba() is @start.
+ * mmc_burn_write() continues from the NWA and mmc_burn_finish() closes
+ * the track and the session as opts->multi says.  Anything else (no such
+ * track, NWA_V=0, another start, an NWA beyond @nblocks): -EUCLEAN or
+ * -EINVAL with a message, and nothing is sent that writes.
+ */
+int mmc_burn_resume(struct mmc_drive *d, const struct mmc_burn_opts *opts,
+		    uint32_t start, uint32_t nblocks, struct mmc_burn **out);
+
+/* Where the next mmc_burn_write() goes. */
+uint32_t mmc_burn_next_lba(const struct mmc_burn *b);
+
 /* Write the next @count blocks (count * 2048 bytes). */
 int mmc_burn_write(struct mmc_burn *b, const void *buf, uint32_t count);
 

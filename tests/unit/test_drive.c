@@ -345,6 +345,130 @@ out:
 	free(disc);
 }
 
+/* Open @path through the emulator with @spec (CDSESSION_EMU syntax). */
+static int open_emu(const char *path, const char *spec, struct mmc_drive **d)
+{
+	struct mmc_emu_options eo;
+	struct mmc_emu *e = NULL;
+	int rc;
+
+	mmc_emu_options_init(&eo);
+	rc = mmc_emu_options_parse(&eo, spec);
+	if (!rc)
+		rc = mmc_emu_open(path, &eo, &e);
+	if (!rc)
+		rc = mmc_drive_open_transport(mmc_emu_transport(e), 0, d);
+	return rc;
+}
+
+/* Session 2 of @n blocks cut off after @cut of them were written. */
+static int cut_session(const char *path, const char *spec, uint32_t n,
+		       uint32_t *start)
+{
+	struct mmc_burn_opts o = {.multi = true};
+	struct mmc_drive *d = NULL;
+	struct mmc_burn *b = NULL;
+	uint8_t *buf = malloc((size_t)n * BS);
+	int rc = open_emu(path, spec, &d);
+
+	if (!rc)
+		rc = mmc_burn_begin(d, &o, n, &b);
+	if (!rc) {
+		*start = mmc_burn_start_lba(b);
+		fill(buf, *start, n, 7);
+		rc = mmc_burn_write(b, buf, n);
+		mmc_burn_abort(b);
+	}
+	mmc_drive_close(d);
+	free(buf);
+	return rc;
+}
+
+static void test_drive__resume(void)
+{
+	const char *path = disc_path("resume.cdr");
+	struct mmc_burn_opts o = {.multi = true};
+	struct mmc_disc *disc = malloc(sizeof(*disc));
+	struct mmc_drive *d = NULL;
+	struct mmc_burn *b = NULL;
+	uint32_t n = 20000, s1 = 0, s2 = 0, next;
+	uint8_t *buf = malloc((size_t)n * BS);
+	int rc;
+
+	is_int(mmc_emu_create(path, MMC_EMU_CDR80), 0, "create CD-R");
+	rc = open_emu(path, "", &d);
+	is_int(rc, 0, "open");
+	if (rc)
+		goto out;
+	is_int(burn(d, 300, true, false, 1, &s1), 0, "session 1");
+	rc = mmc_burn_resume(d, &o, s1, 300, &b);
+	is_int(rc, -EUCLEAN, "nothing to resume on a clean disc: %s",
+	       cds_errmsg(rc));
+	mmc_drive_close(d);
+	d = NULL;
+	is_int(cut_session(path, "power-cut=17000,cut-continuable", n, &s2),
+	       -EIO, "session 2 cut off after 17000 blocks");
+	is_int(s2, 300 + 2 + 11400, "session 2 was at 11702");
+	rc = open_emu(path, "", &d);
+	is_int(rc, 0, "reopen without options");
+	if (rc)
+		goto out;
+	is_int(mmc_drive_disc(d, disc), 0, "disc");
+	ok(disc->nsessions == 2 && !disc->sessions[1].complete &&
+	       disc->ntracks == 2 && disc->tracks[1].damaged,
+	   "session 2 incomplete, its track damaged");
+	rc = mmc_burn_resume(d, &o, s2 + 1, n, &b);
+	is_int(rc, -EUCLEAN, "another start refused: %s", cds_errmsg(rc));
+	rc = mmc_burn_resume(d, &o, s2, 1000, &b);
+	is_int(rc, -EINVAL, "an NWA past the session refused: %s",
+	       cds_errmsg(rc));
+	rc = mmc_burn_resume(d, &o, s2, n, &b);
+	is_int(rc, 0, "resume: %s", cds_errmsg(rc));
+	if (rc)
+		goto out;
+	next = mmc_burn_next_lba(b);
+	is_int(mmc_burn_start_lba(b), s2, "start = the track's start");
+	/* the emulator persists its state every 16384 blocks */
+	is_int(next, s2 + 16384, "positioned at the NWA");
+	fill(buf, s2, n, 7);
+	is_int(mmc_burn_write(b, buf + (size_t)(next - s2) * BS,
+			      n - (next - s2) + 1),
+	       -ENOSPC, "no more than the session");
+	rc = mmc_burn_write(b, buf + (size_t)(next - s2) * BS, n - (next - s2));
+	is_int(rc, 0, "write on from the NWA: %s", cds_errmsg(rc));
+	rc = mmc_burn_finish(b);
+	is_int(rc, 0, "finish: %s", cds_errmsg(rc));
+	is_int(mmc_drive_disc(d, disc), 0, "disc");
+	ok(disc->nsessions == 2 && disc->sessions[1].complete &&
+	       disc->tracks[1].complete && !disc->tracks[1].damaged &&
+	       disc->tracks[1].blocks == n + 2,
+	   "session 2 complete, %u blocks + run-out", n);
+	ok(disc->status == MMC_DISC_INCOMPLETE && disc->nwa_valid &&
+	       disc->nwa == s2 + n + 2 + 6900,
+	   "appendable, next session at %u", disc->nwa);
+	is_int(check_read(d, s2, n, 7), 0, "session 2 reads back whole");
+	is_int(burn(d, 300, true, false, 3, &s1), 0, "session 3 follows");
+	mmc_drive_close(d);
+	d = NULL;
+
+	/* a drive that reports the cut-off track NWA_V=0 */
+	path = disc_path("noresume.cdr");
+	is_int(mmc_emu_create(path, MMC_EMU_CDR80), 0, "create CD-R");
+	is_int(cut_session(path, "power-cut=100", 1000, &s2), -EIO,
+	       "session 1 cut off");
+	rc = open_emu(path, "", &d);
+	if (rc)
+		goto out;
+	rc = mmc_burn_resume(d, &o, s2, 1000, &b);
+	is_int(rc, -EUCLEAN, "NWA_V=0: %s", cds_errmsg(rc));
+	ok(strstr(cds_errmsg(rc), "cannot continue") != NULL,
+	   "the message says why");
+out:
+	mmc_drive_close(d);
+	free(buf);
+	free(disc);
+}
+
 int main(void)
 {
 	is_str(mmc_profile_name(MMC_PROFILE_DVD_PLUS_R), "DVD+R",
@@ -355,5 +479,6 @@ int main(void)
 	test_drive__multisession_cdr();
 	test_drive__cdrw_blank();
 	test_drive__read_only_and_abort();
+	test_drive__resume();
 	return tap_done();
 }
