@@ -355,6 +355,7 @@ struct commit {
 	struct mmc_burn *b;
 	struct ring ring;
 	struct meter mt;
+	time_t now; /* the writer's time, recorded in the intent */
 	bool intent;
 };
 
@@ -381,6 +382,10 @@ static int layout(struct commit *c, const struct iso_node *base)
 	wo.volume_id = c->o->volume_id ? c->o->volume_id : vol;
 	wo.tag = c->res->tag;
 	wo.next_ino = top + 1;
+	/* explicit, and recorded in the intent: a session cut off by a power
+	 * loss can then be laid out again byte for byte (fs_resume()) */
+	c->now = time(NULL);
+	wo.now = c->now;
 	rc = iso_writer_new(c->snap, &wo, &c->w);
 	if (rc < 0)
 		return cds_error_wrap(rc, "laying out the session");
@@ -413,6 +418,7 @@ static int burn(struct commit *c, const uint8_t *base_id)
 	if (!c->o->dummy) {
 		memcpy(in.base, base_id, STG_BASE_ID_SIZE);
 		snprintf(in.tag, sizeof(in.tag), "%s", c->res->tag);
+		in.now = c->now;
 		rc = stg_commit_intent(c->st, &in);
 		if (rc < 0)
 			return rc;

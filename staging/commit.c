@@ -24,10 +24,13 @@
 /* released data directories waiting for stg_commit_purge() */
 #define RELEASED_PREFIX "released."
 
-/* magic, base id, start, tag length, tag, CRC-32C of what precedes it */
-static const char intent_magic[8] = {'C', 'D', 'S', 'I', 'N', 'T', '0', '1'};
-#define INTENT_FIXED (8 + STG_BASE_ID_SIZE + 4 + 4)
-#define INTENT_MAX   STG_INTENT_MAX
+/* magic, base id, start, [time,] tag length, tag, CRC-32C of what precedes
+ * it; version 1 has no time */
+static const char intent_magic1[8] = {'C', 'D', 'S', 'I', 'N', 'T', '0', '1'};
+static const char intent_magic2[8] = {'C', 'D', 'S', 'I', 'N', 'T', '0', '2'};
+#define INTENT_FIXED1 (8 + STG_BASE_ID_SIZE + 4 + 4)
+#define INTENT_FIXED2 (INTENT_FIXED1 + 8)
+#define INTENT_MAX    STG_INTENT_MAX
 
 static bool valid_tag(const char *tag, size_t len)
 {
@@ -61,12 +64,17 @@ size_t stg_intent_encode(const struct stg_intent *in, uint8_t *out)
 {
 	size_t tlen = strnlen(in->tag, STG_TAG_MAX), len = 8;
 
-	memcpy(out, intent_magic, 8);
+	memcpy(out, in->now ? intent_magic2 : intent_magic1, 8);
 	memcpy(out + len, in->base, STG_BASE_ID_SIZE);
 	len += STG_BASE_ID_SIZE;
 	cds_put_le32(out + len, in->start);
-	cds_put_le32(out + len + 4, (uint32_t)tlen);
-	len += 8;
+	len += 4;
+	if (in->now) {
+		cds_put_le64(out + len, (uint64_t)in->now);
+		len += 8;
+	}
+	cds_put_le32(out + len, (uint32_t)tlen);
+	len += 4;
 	memcpy(out + len, in->tag, tlen);
 	len += tlen;
 	cds_put_le32(out + len, stg_crc32c(0, out, len));
@@ -110,20 +118,31 @@ int stg_commit_intent(struct stg_store *st, const struct stg_intent *in)
 int stg_intent_parse(const uint8_t *buf, size_t len, struct stg_intent *out)
 {
 	/* untrusted: every length is checked before it is used */
-	size_t tlen = 0;
-	bool ok = len >= INTENT_FIXED + 4 && len <= INTENT_MAX &&
-		  memcmp(buf, intent_magic, 8) == 0;
+	size_t tlen = 0, fixed = 0;
+	bool ok = len >= 8 && len <= INTENT_MAX;
+
+	if (ok && memcmp(buf, intent_magic1, 8) == 0)
+		fixed = INTENT_FIXED1;
+	else if (ok && memcmp(buf, intent_magic2, 8) == 0)
+		fixed = INTENT_FIXED2;
+	ok = fixed && len >= fixed + 4;
 	if (ok) {
-		tlen = cds_get_le32(buf + INTENT_FIXED - 4);
-		ok = tlen <= STG_TAG_MAX && len == INTENT_FIXED + tlen + 4 &&
+		tlen = cds_get_le32(buf + fixed - 4);
+		ok = tlen <= STG_TAG_MAX && len == fixed + tlen + 4 &&
 		     cds_get_le32(buf + len - 4) == stg_crc32c(0, buf, len - 4);
 	}
 	if (ok) {
 		memcpy(out->base, buf + 8, STG_BASE_ID_SIZE);
 		out->start = cds_get_le32(buf + 8 + STG_BASE_ID_SIZE);
-		memcpy(out->tag, buf + INTENT_FIXED, tlen);
+		out->now = 0;
+		if (fixed == INTENT_FIXED2)
+			out->now = (int64_t)cds_get_le64(buf + 8 +
+							 STG_BASE_ID_SIZE + 4);
+		memcpy(out->tag, buf + fixed, tlen);
 		out->tag[tlen] = '\0';
-		ok = valid_tag(out->tag, tlen);
+		/* version 2 is written only with a time: 0 there is damage */
+		ok = valid_tag(out->tag, tlen) &&
+		     (fixed == INTENT_FIXED1 || out->now != 0);
 	}
 	return ok ? 0 : -EUCLEAN;
 }

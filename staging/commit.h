@@ -40,6 +40,9 @@ struct stg_intent {
 	uint8_t base[STG_BASE_ID_SIZE]; /* what the changes are staged over */
 	uint32_t start;			/* the new session's first LBA */
 	char tag[STG_TAG_MAX + 1];	/* the new session's tag */
+	int64_t now; /* the writer's time (its volume descriptor dates), so
+			that a cut-off session can be laid out again
+			identically; 0 = not recorded (cannot resume) */
 };
 
 /* A fresh tag into @tag (STG_TAG_MAX + 1 bytes). */
@@ -52,9 +55,11 @@ int stg_commit_intent(struct stg_store *st, const struct stg_intent *in);
  * it is damaged. */
 int stg_commit_read_intent(struct stg_store *st, struct stg_intent *out);
 
-/* The intent file's bytes: "CDSINT01", the base id, start (u32 LE), tag
- * length (u32 LE), the tag, CRC-32C (LE) of all before it. */
-#define STG_INTENT_MAX (8 + STG_BASE_ID_SIZE + 8 + STG_TAG_MAX + 4)
+/* The intent file's bytes: "CDSINT02", the base id, start (u32 LE), the
+ * writer's time (i64 LE, not 0), tag length (u32 LE), the tag, CRC-32C (LE)
+ * of all before it.  An intent without a time (now == 0) is written as
+ * before it was recorded: "CDSINT01" and no time field; both are read. */
+#define STG_INTENT_MAX (8 + STG_BASE_ID_SIZE + 8 + 8 + STG_TAG_MAX + 4)
 size_t stg_intent_encode(const struct stg_intent *in, uint8_t *out);
 
 /* Decode an intent file's bytes (untrusted): 0 or -EUCLEAN, no message. */

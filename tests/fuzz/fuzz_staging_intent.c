@@ -1,8 +1,9 @@
 /*
  * fuzz_staging_intent.c - the commit intent's parser (staging/commit.h).
  *
- * Whatever parses must re-encode to exactly the input and carry a tag of
- * 1..STG_TAG_MAX printable characters without spaces.
+ * Whatever parses must re-encode to exactly the input (version 1 without
+ * a time, version 2 with one) and carry a tag of 1..STG_TAG_MAX printable
+ * characters without spaces.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -12,9 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/bytes.h"
 #include "common/error.h"
 #include "iso/node.h"
 #include "staging/commit.h"
+#include "staging/journal.h"
 #include "staging/overlay.h"
 #include "staging/store.h"
 #include "tap.h"
@@ -125,11 +127,31 @@ static void test_intent_bytes(void)
 	snprintf(in.tag, sizeof(in.tag), "cds-0123456789abcdef");
 	len = stg_intent_encode(&in, buf);
 	is_int(len, 8 + 32 + 8 + 20 + 4, "intent length");
+	is_mem(buf, "CDSINT01", 8, "without a time: version 1, as before");
 	memset(&out, 0, sizeof(out));
+	out.now = 5;
 	is_int(stg_intent_parse(buf, len, &out), 0, "intent parses");
 	is_mem(out.base, in.base, STG_BASE_ID_SIZE, "base kept");
 	is_int(out.start, 123456, "start kept");
 	is_str(out.tag, in.tag, "tag kept");
+	ok(out.now == 0, "version 1: no time (cannot resume)");
+
+	/* version 2 carries the writer's time */
+	in.now = (int64_t)1795000000 + ((int64_t)1 << 40);
+	len = stg_intent_encode(&in, buf);
+	is_int(len, 8 + 32 + 8 + 8 + 20 + 4, "version 2 length");
+	is_mem(buf, "CDSINT02", 8, "with a time: version 2");
+	memset(&out, 0, sizeof(out));
+	is_int(stg_intent_parse(buf, len, &out), 0, "version 2 parses");
+	ok(out.now == in.now, "time kept (64 bits)");
+	is_int(out.start, 123456, "start kept");
+	is_str(out.tag, in.tag, "tag kept");
+	/* a version 2 intent is never written with time 0 */
+	memset(buf + 8 + 32 + 4, 0, 8);
+	cds_put_le32(buf + len - 4, stg_crc32c(0, buf, len - 4));
+	is_int(stg_intent_parse(buf, len, &out), -EUCLEAN,
+	       "version 2 with time 0 refused");
+	len = stg_intent_encode(&in, buf);
 
 	/* every single-bit flip and every cut is refused */
 	size_t flips_refused = 0, cuts_refused = 0;
@@ -159,12 +181,14 @@ static void test_intent_file(const char *dir)
 	is_int(stg_commit_read_intent(st, &out), -ENOENT, "no intent yet");
 	make_base_id(in.base, 50, 2);
 	snprintf(in.tag, sizeof(in.tag), "cds-feedfacecafebeef");
+	in.now = 1795000000;
 	is_int(stg_commit_intent(st, &in), 0, "intent written");
 	ok(!exists(dir, "intent.tmp"), "no temporary left");
 	memset(&out, 0, sizeof(out));
 	is_int(stg_commit_read_intent(st, &out), 0, "intent read back");
 	is_str(out.tag, in.tag, "tag read back");
 	is_int(out.start, 777, "start read back");
+	ok(out.now == 1795000000, "time read back");
 
 	snprintf(in.tag, sizeof(in.tag), "has space");
 	is_int(stg_commit_intent(st, &in), -EINVAL, "bad tag not written");
