@@ -149,6 +149,11 @@ struct ring {
 	uint32_t total, nchunks;
 	uint32_t produced, consumed; /* chunks */
 	uint32_t *crc;		     /* per chunk, for the verify */
+	/* resuming a cut-off burn: the first @skip sectors are on the disc
+	 * from @start already; they are read back and compared, not
+	 * written */
+	uint32_t skip, start;
+	struct mmc_drive *d;
 	bool stop;
 	int err;
 	char msg[512]; /* the producer's message: messages are per thread */
@@ -196,10 +201,41 @@ static void *producer(void *arg)
 	return NULL;
 }
 
+/* The part of chunk @i below r->skip is on the disc already: it must be
+ * what was generated now, else the session would not be the one begun. */
+static int compare_prefix(struct ring *r, uint32_t i, const uint8_t *slot,
+			  uint32_t n, uint8_t *buf)
+{
+	uint32_t first = i * CHUNK_SECTORS, lba = r->start + first;
+	int rc;
+
+	rc = mmc_drive_read(r->d, lba, n, buf);
+	if (rc < 0)
+		return cds_error_wrap(rc, "reading back the cut-off track");
+	for (uint32_t k = 0; k < n; k++)
+		if (memcmp(buf + (size_t)k * CDS_SECTOR_SIZE,
+			   slot + (size_t)k * CDS_SECTOR_SIZE,
+			   CDS_SECTOR_SIZE) != 0)
+			return cds_error(-ESTALE,
+					 "LBA %u on the disc differs from the "
+					 "session laid out again (the staged "
+					 "changes are not those of the cut-off "
+					 "burn)",
+					 lba + k);
+	return 0;
+}
+
 /* Feed the drive from the ring until the session is written. */
 static int burn_stream(struct ring *r, struct mmc_burn *b, struct meter *mt)
 {
+	uint8_t *cmp = NULL;
 	int rc = 0;
+
+	if (r->skip) {
+		cmp = malloc(CHUNK_BYTES);
+		if (!cmp)
+			return cds_error(-ENOMEM, "out of memory");
+	}
 
 	for (uint32_t i = 0; i < r->nchunks; i++) {
 		unsigned pct;
@@ -213,12 +249,21 @@ static int burn_stream(struct ring *r, struct mmc_burn *b, struct meter *mt)
 		pct = (unsigned)((r->produced - i) * 100u / RING_SLOTS);
 		pthread_mutex_unlock(&r->mu);
 		if (rc < 0)
-			return rc;
-		rc = mmc_burn_write(
-		    b, r->buf + (size_t)(i % RING_SLOTS) * CHUNK_BYTES,
-		    chunk_len(r, i));
+			break;
+		const uint8_t *slot =
+		    r->buf + (size_t)(i % RING_SLOTS) * CHUNK_BYTES;
+		uint32_t n = chunk_len(r, i), first = i * CHUNK_SECTORS;
+		uint32_t old = r->skip > first ? r->skip - first : 0;
+
+		if (old > n)
+			old = n;
+		if (old)
+			rc = compare_prefix(r, i, slot, old, cmp);
+		if (rc == 0 && n > old)
+			rc = mmc_burn_write(
+			    b, slot + (size_t)old * CDS_SECTOR_SIZE, n - old);
 		if (rc < 0)
-			return rc;
+			break;
 		pthread_mutex_lock(&r->mu);
 		r->consumed++;
 		pthread_cond_broadcast(&r->cv);
@@ -228,7 +273,8 @@ static int burn_stream(struct ring *r, struct mmc_burn *b, struct meter *mt)
 				 CDS_SECTOR_SIZE,
 			     pct);
 	}
-	return 0;
+	free(cmp);
+	return rc;
 }
 
 static int burn_ring(struct ring *r, struct mmc_burn *b, struct meter *mt)
@@ -359,39 +405,56 @@ struct commit {
 	bool intent;
 };
 
-/* Lay out the session at the next writable address and begin the burn. */
-static int layout(struct commit *c, const struct iso_node *base)
+/* Lay the snapshot out as a session at @start with the commit's tag and
+ * time: a pure function of (snapshot, base, start, tag, volume id, time),
+ * which fs_resume() relies on. */
+static int layout_at(struct commit *c, const struct iso_node *base,
+		     uint32_t start)
 {
 	struct iso_write_opts wo = {0};
 	char vol[64];
-	uint32_t nwa = 0;
 	uint64_t top;
 	int rc;
 
-	rc = next_address(c->m->drive, &nwa);
-	if (rc == 0 && !c->o->volume_id)
+	if (!c->o->volume_id) {
 		rc = base_volume_id(c->m, vol, sizeof(vol));
-	if (rc == 0)
-		rc = stg_commit_new_tag(c->res->tag);
-	if (rc < 0)
-		return rc;
+		if (rc < 0)
+			return rc;
+	}
 	top = max_serial(base, 0);
 	if (max_serial(c->snap, 0) > top)
 		top = max_serial(c->snap, 0);
-	wo.start_lba = nwa;
+	wo.start_lba = start;
 	wo.volume_id = c->o->volume_id ? c->o->volume_id : vol;
 	wo.tag = c->res->tag;
 	wo.next_ino = top + 1;
-	/* explicit, and recorded in the intent: a session cut off by a power
-	 * loss can then be laid out again byte for byte (fs_resume()) */
-	c->now = time(NULL);
 	wo.now = c->now;
 	rc = iso_writer_new(c->snap, &wo, &c->w);
 	if (rc < 0)
 		return cds_error_wrap(rc, "laying out the session");
-	c->res->start = nwa;
+	c->res->start = start;
 	c->res->nsectors = iso_writer_nsectors(c->w);
 	c->res->data_bytes = new_data_bytes(c->snap);
+	return 0;
+}
+
+/* Lay out the session at the next writable address and begin the burn. */
+static int layout(struct commit *c, const struct iso_node *base)
+{
+	uint32_t nwa = 0;
+	int rc;
+
+	rc = next_address(c->m->drive, &nwa);
+	if (rc == 0)
+		rc = stg_commit_new_tag(c->res->tag);
+	if (rc < 0)
+		return rc;
+	/* explicit, and recorded in the intent: a session cut off by a power
+	 * loss can then be laid out again byte for byte (fs_resume()) */
+	c->now = time(NULL);
+	rc = layout_at(c, base, nwa);
+	if (rc < 0)
+		return rc;
 	struct mmc_burn_opts bo = {
 	    .multi = !c->o->close_disc,
 	    .dummy = c->o->dummy,
@@ -409,21 +472,12 @@ static int layout(struct commit *c, const struct iso_node *base)
 	return 0;
 }
 
-static int burn(struct commit *c, const uint8_t *base_id)
+/* Stream the laid-out session to the burn begun (from c->ring.skip on)
+ * and close it. */
+static int burn_session(struct commit *c)
 {
-	struct stg_intent in = {.start = c->res->start};
 	int rc;
 
-	/* a dummy burn leaves nothing on the disc: no intent to record */
-	if (!c->o->dummy) {
-		memcpy(in.base, base_id, STG_BASE_ID_SIZE);
-		snprintf(in.tag, sizeof(in.tag), "%s", c->res->tag);
-		in.now = c->now;
-		rc = stg_commit_intent(c->st, &in);
-		if (rc < 0)
-			return rc;
-		c->intent = true;
-	}
 	c->ring.w = c->w;
 	c->ring.total = c->res->nsectors;
 	c->ring.nchunks =
@@ -440,6 +494,24 @@ static int burn(struct commit *c, const uint8_t *base_id)
 	rc = mmc_burn_finish(c->b);
 	c->b = NULL; /* freed by finish, also on failure */
 	return rc;
+}
+
+static int burn(struct commit *c, const uint8_t *base_id)
+{
+	struct stg_intent in = {.start = c->res->start};
+	int rc;
+
+	/* a dummy burn leaves nothing on the disc: no intent to record */
+	if (!c->o->dummy) {
+		memcpy(in.base, base_id, STG_BASE_ID_SIZE);
+		snprintf(in.tag, sizeof(in.tag), "%s", c->res->tag);
+		in.now = c->now;
+		rc = stg_commit_intent(c->st, &in);
+		if (rc < 0)
+			return rc;
+		c->intent = true;
+	}
+	return burn_session(c);
 }
 
 /* Hand the new session to the caller: its tree, a fresh overlay over it. */
@@ -489,6 +561,59 @@ static int rebase(struct commit *c, const uint8_t *old_id,
 	return rc;
 }
 
+/* After the burn: verify, release the staged copy, rebase. */
+static int verify_release(struct commit *c, const uint8_t *base_id,
+			  struct stg_overlay **ov, struct iso_node **base)
+{
+	int rc;
+
+	if (!c->o->no_verify) {
+		meter_start(&c->mt, c->o, FS_COMMIT_VERIFY,
+			    (uint64_t)c->res->nsectors * CDS_SECTOR_SIZE);
+		rc = verify(c->m->drive, c->res->start, &c->ring, &c->mt);
+		if (rc < 0) {
+			/* The session is on the disc but wrong: it must not
+			 * count as burnt (fs_recover() would release the
+			 * staged copy).  Without the intent the store reads
+			 * as staged over an older session (STALE): kept
+			 * untouched for `cdsession staging export`. */
+			struct cds_error_state saved;
+
+			cds_error_save(&saved);
+			if (stg_commit_drop_intent(c->st) == 0)
+				c->intent = false;
+			cds_error_restore(&saved);
+			return rc;
+		}
+	}
+	/* the contents read the overlay's data files: free before closing */
+	iso_writer_free(c->w);
+	c->w = NULL;
+	iso_node_free(c->snap);
+	c->snap = NULL;
+	c->res->burnt = true;
+	rc = rebase(c, base_id, ov, base);
+	if (rc == 0)
+		meter_start(&c->mt, c->o, FS_COMMIT_DONE, 0);
+	return rc;
+}
+
+static void commit_end(struct commit *c)
+{
+	if (c->b) {
+		struct cds_error_state saved;
+
+		cds_error_save(&saved);
+		mmc_burn_abort(c->b);
+		cds_error_restore(&saved);
+	}
+	if (c->intent && c->o->dummy)
+		stg_commit_drop_intent(c->st);
+	iso_writer_free(c->w);
+	iso_node_free(c->snap);
+	free(c->ring.crc);
+}
+
 int fs_commit(struct fs_medium *m, struct stg_store *st,
 	      struct stg_overlay **ov, struct iso_node **base,
 	      const struct fs_commit_opts *o, struct fs_commit_result *res)
@@ -523,49 +648,136 @@ int fs_commit(struct fs_medium *m, struct stg_store *st,
 		res->burnt = false;
 		goto out;
 	}
-	if (!c.o->no_verify) {
-		meter_start(&c.mt, c.o, FS_COMMIT_VERIFY,
-			    (uint64_t)res->nsectors * CDS_SECTOR_SIZE);
-		rc = verify(m->drive, res->start, &c.ring, &c.mt);
-		if (rc < 0) {
-			/* The session is on the disc but wrong: it must not
-			 * count as burnt (fs_recover() would release the
-			 * staged copy).  Without the intent the store reads
-			 * as staged over an older session (STALE): kept
-			 * untouched for `cdsession staging export`. */
-			struct cds_error_state saved;
-
-			cds_error_save(&saved);
-			if (stg_commit_drop_intent(st) == 0)
-				c.intent = false;
-			cds_error_restore(&saved);
-			goto out;
-		}
-	}
-	/* the contents read the overlay's data files: free before closing */
-	iso_writer_free(c.w);
-	c.w = NULL;
-	iso_node_free(c.snap);
-	c.snap = NULL;
-	res->burnt = true;
-	rc = rebase(&c, base_id, ov, base);
-	if (rc == 0)
-		meter_start(&c.mt, c.o, FS_COMMIT_DONE, 0);
+	rc = verify_release(&c, base_id, ov, base);
 out:
-	if (c.b) {
-		struct cds_error_state saved;
-
-		cds_error_save(&saved);
-		mmc_burn_abort(c.b);
-		cds_error_restore(&saved);
-	}
-	if (c.intent && c.o->dummy)
-		stg_commit_drop_intent(st);
-	iso_writer_free(c.w);
-	iso_node_free(c.snap);
-	free(c.ring.crc);
+	commit_end(&c);
 	if (rc < 0)
 		return cds_error_wrap(rc, "commit");
+	return 0;
+}
+
+/* ---- fs_resume ---- */
+
+/* The cut-off track of the disc's open session, or NULL. */
+static const struct mmc_track *cut_track(const struct mmc_disc *disc)
+{
+	const struct mmc_track *t;
+
+	if (disc->status == MMC_DISC_COMPLETE || !disc->nsessions ||
+	    disc->sessions[disc->nsessions - 1].complete || !disc->ntracks)
+		return NULL;
+	t = &disc->tracks[disc->ntracks - 1];
+	if (t->session != disc->sessions[disc->nsessions - 1].number ||
+	    !t->damaged)
+		return NULL;
+	return t;
+}
+
+/* Is the intent the one of the burn that @t's session was cut off in? */
+static int intent_for(struct fs_medium *m, struct stg_store *st,
+		      const struct mmc_track *t, struct stg_intent *in)
+{
+	int rc = stg_commit_read_intent(st, in);
+
+	if (rc == -ENOENT)
+		return cds_error(-ENOENT,
+				 "no commit intent names the session "
+				 "at LBA %u",
+				 t->start);
+	if (rc < 0)
+		return rc;
+	if (in->start != t->start ||
+	    memcmp(in->base, m->base_id, STG_BASE_ID_SIZE) != 0)
+		return cds_error(-ESTALE,
+				 "the commit intent names a session at LBA %u "
+				 "over another base, not the one cut off at "
+				 "LBA %u",
+				 in->start, t->start);
+	if (!in->now)
+		return cds_error(
+		    -ENOEXEC, "the commit intent was recorded without the "
+			      "writer's time (an older version): the session "
+			      "cannot be laid out again");
+	return 0;
+}
+
+int fs_resume(struct fs_medium *m, struct stg_store *st,
+	      struct stg_overlay **ov, struct iso_node **base,
+	      const struct fs_commit_opts *o, struct fs_commit_result *res)
+{
+	static const struct fs_commit_opts defaults = {0};
+	struct commit c = {
+	    .m = m, .st = st, .o = o ? o : &defaults, .res = res};
+	uint8_t base_id[STG_BASE_ID_SIZE];
+	struct mmc_disc *disc = NULL;
+	const struct mmc_track *t;
+	struct stg_intent in;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (!m->writable)
+		return 0;
+	disc = malloc(sizeof(*disc));
+	if (!disc)
+		return cds_error(-ENOMEM, "out of memory");
+	rc = mmc_drive_disc(m->drive, disc);
+	if (rc < 0)
+		goto out;
+	t = cut_track(disc);
+	if (!t)
+		goto out; /* nothing cut off */
+	if (c.o->dummy) {
+		rc = cds_error(-EROFS, "a test write (dummy) does not finish "
+				       "the session an interrupted burn cut "
+				       "off");
+		goto out;
+	}
+	if (!t->continuable) {
+		rc = cds_error(-EUCLEAN,
+			       "the drive cannot continue track %u that an "
+			       "interrupted burn cut off",
+			       t->number);
+		goto out;
+	}
+	rc = intent_for(m, st, t, &in);
+	if (rc < 0)
+		goto out;
+	memcpy(base_id, m->base_id, sizeof(base_id));
+	snprintf(res->tag, sizeof(res->tag), "%s", in.tag);
+	c.now = (time_t)in.now;
+	c.intent = true; /* on file already */
+	meter_start(&c.mt, c.o, FS_COMMIT_LAYOUT, 0);
+	/* exactly as the interrupted commit laid it out: its snapshot is
+	 * what the journal holds (nothing can change before this runs) */
+	rc = stg_sync(*ov);
+	if (rc == 0)
+		rc = stg_snapshot(*ov, &c.snap);
+	if (rc == 0)
+		rc = layout_at(&c, *base, in.start);
+	if (rc < 0)
+		goto out;
+	struct mmc_burn_opts bo = {.multi = !c.o->close_disc,
+				   .speed = c.o->speed};
+	rc = mmc_burn_resume(m->drive, &bo, in.start, res->nsectors, &c.b);
+	if (rc < 0)
+		goto out;
+	c.ring.skip = mmc_burn_next_lba(c.b) - in.start;
+	c.ring.start = in.start;
+	c.ring.d = m->drive;
+	cds_log(CDS_LOG_INFO,
+		"%s: finishing the session cut off at LBA %u: %u of %u "
+		"blocks were on the disc",
+		m->path, in.start, c.ring.skip, res->nsectors);
+	/* blocks [start, NWA) are compared before the first write: a
+	 * mismatch leaves the disc untouched */
+	rc = burn_session(&c);
+	if (rc == 0)
+		rc = verify_release(&c, base_id, ov, base);
+out:
+	commit_end(&c);
+	free(disc);
+	if (rc < 0)
+		return cds_error_wrap(rc, "finishing the interrupted burn");
 	return 0;
 }
 
@@ -579,9 +791,12 @@ out:
  * (05/72/03) and any WRITE behind it (05/21/02), so a CD-R takes no new
  * session.  That is logged, not an error: the staged changes are intact,
  * and the next commit names the cause.  A CD-RW's broken session is
- * blanked (BLANK type 6), and the next commit burns it again.
+ * blanked (BLANK type 6), and the next commit burns it again.  A drive may
+ * instead report the cut-off track as continuable (Damage=1 NWA_V=1): then
+ * *@cut is set, and fs_resume() may finish the session.
  */
-static int close_open_session(struct fs_medium *m, bool *pending)
+static int close_open_session(struct fs_medium *m, bool *pending, bool *cut,
+			      uint32_t *cut_start)
 {
 	struct mmc_disc *disc = malloc(sizeof(*disc));
 	const struct mmc_session *last;
@@ -599,6 +814,19 @@ static int close_open_session(struct fs_medium *m, bool *pending)
 	for (unsigned i = 0; i < disc->ntracks; i++)
 		if (disc->tracks[i].session == last->number &&
 		    (!disc->tracks[i].complete || disc->tracks[i].damaged)) {
+			if (disc->tracks[i].continuable && m->writable) {
+				/* checked before the CD-RW's blanking: what is
+				 * on the disc may be kept and finished */
+				cds_log(CDS_LOG_INFO,
+					"%s: track %u was cut off by an "
+					"interrupted burn; the drive can "
+					"continue it at LBA %u",
+					m->path, disc->tracks[i].number,
+					disc->tracks[i].nwa);
+				*cut = true;
+				*cut_start = disc->tracks[i].start;
+				goto out;
+			}
 			if (disc->erasable && m->writable) {
 				/* a CD-RW: blank the broken session; what it
 				 * was to hold is still staged */
@@ -639,13 +867,21 @@ out:
 int fs_recover(struct fs_medium *m, struct stg_store *st, bool *released)
 {
 	struct stg_state_info info;
-	bool pending = false;
+	struct stg_intent in;
+	bool pending = false, cut = false;
+	uint32_t cut_start = 0;
 	int rc;
 
 	*released = false;
-	rc = close_open_session(m, &pending);
+	rc = close_open_session(m, &pending, &cut, &cut_start);
 	if (rc < 0)
 		return cds_error_wrap(rc, "recovering %s", m->path);
+	if (cut && stg_commit_read_intent(st, &in) == 0 &&
+	    in.start == cut_start &&
+	    memcmp(in.base, m->base_id, STG_BASE_ID_SIZE) == 0)
+		/* judging the store would drop the intent fs_resume() needs
+		 * (its session is not on the disc yet): leave it all */
+		return 0;
 	if (pending) {
 		/* Judging the store now would drop an intent whose session
 		 * is on the disc, only not closed yet: leave it all as it

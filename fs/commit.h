@@ -18,7 +18,19 @@
  * reached the disc (its tag is the intent's) has its staged copy released;
  * an intent whose session never reached the disc is dropped (the changes
  * stay staged); a disc left with an open (incomplete) session is closed
- * where the medium allows, so that a new session can follow.
+ * where the medium allows, so that a new session can follow.  A track cut
+ * off mid-burn that the drive can continue (READ TRACK INFORMATION
+ * Damage=1 NWA_V=1) is left with its intent for fs_resume().
+ *
+ * fs_resume(): run at mount once the overlay is open, before anything can
+ * change it: the session the cut-off track began is a pure function of
+ * (the staged tree, the base session, start, tag, volume id, the writer's
+ * time), all fixed by the intent and the store, so it is laid out again,
+ * the blocks already on the disc are read back and compared, and if all
+ * are equal the track is continued from its NWA, the session closed,
+ * verified, the staged copy released and the overlay rebased, as
+ * fs_commit() does.  A difference (the staged tree changed since) leaves
+ * the disc untouched.
  */
 #ifndef CDS_FS_COMMIT_H
 #define CDS_FS_COMMIT_H
@@ -73,6 +85,18 @@ struct fs_commit_result {
  * On failure *@ov and *@base are unchanged and usable.
  */
 int fs_commit(struct fs_medium *m, struct stg_store *st,
+	      struct stg_overlay **ov, struct iso_node **base,
+	      const struct fs_commit_opts *o, struct fs_commit_result *res);
+
+/*
+ * Finish the session an interrupted burn cut off (see above), with @o's
+ * volume id, speed and close_disc (progress too).  0 with res->burnt when
+ * it was finished (*@ov and *@base replaced as by fs_commit()), 0 without
+ * when the disc has no cut-off track; a cut-off track that cannot be
+ * finished: an error with a message naming the cause, the staged changes
+ * and the intent kept (-ESTALE when the disc differs from the layout).
+ */
+int fs_resume(struct fs_medium *m, struct stg_store *st,
 	      struct stg_overlay **ov, struct iso_node **base,
 	      const struct fs_commit_opts *o, struct fs_commit_result *res);
 

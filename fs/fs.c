@@ -1216,6 +1216,43 @@ static int session_start(struct fs *fs, unsigned n, uint32_t *start)
 			 fs->o.source, n, fs->m->nsessions);
 }
 
+/*
+ * A burn cut off by a power loss that the drive lets continue: finish that
+ * session now, before anything can change the overlay (fs/commit.h
+ * fs_resume()).  When it cannot be finished the mount is read-only, as
+ * for a track nothing can follow, showing what is staged.
+ */
+static int resume_cut_session(struct fs *fs)
+{
+	struct fs_commit_opts co = {
+	    .dummy = fs->o.dummy,
+	    .no_verify = fs->o.no_verify,
+	    .speed = fs->o.speed,
+	    .volume_id = fs->o.volid,
+	};
+	struct fs_commit_result res;
+	int rc = fs_resume(fs->m, fs->st, &fs->ov, &fs->base, &co, &res);
+
+	if (rc == 0 && res.burnt) {
+		fprintf(stderr,
+			"mount.cdsession: the session an interrupted burn cut "
+			"off is finished (LBA %u, %u blocks); its staged copy "
+			"was released\n",
+			res.start, res.nsectors);
+		return 0;
+	}
+	if (rc == 0)
+		return 0;
+	if (!fs->ov) /* a failed rebase that could reopen no overlay */
+		return rc;
+	fprintf(stderr,
+		"mount.cdsession: %s: %s; mounting read-only (what is staged "
+		"is shown; see cdsession staging export)\n",
+		fs->o.source, cds_errmsg(rc));
+	fs->ro = true;
+	return 0;
+}
+
 /* Open the medium, the store and the overlay: the state fs_run serves. */
 static int fs_open_state(struct fs *fs)
 {
@@ -1298,6 +1335,8 @@ static int fs_open_state(struct fs *fs)
 		rc = stg_overlay_open(fs->st, fs->base, base_id,
 				      STG_BASE_ID_SIZE, fs_medium_read_file,
 				      fs->m, &fs->ov);
+	if (rc == 0 && !fs->ro)
+		rc = resume_cut_session(fs);
 	if (rc == 0)
 		rc = fs_inomap_new(&fs->map);
 	if (rc == 0)

@@ -33,12 +33,15 @@ struct mmc_drive_id {
  * TRACK INFORMATION shows it (the open session). */
 struct mmc_track {
 	uint16_t number, session;
-	uint32_t start;	 /* first LBA */
-	uint32_t blocks; /* span up to the next track / lead-out; on CD TAO
-			    this includes the 2 run-out blocks */
-	uint8_t control; /* TOC CONTROL nibble: 4 = data */
-	bool complete;	 /* closed; false for a track being written */
-	bool damaged;	 /* left incomplete by an interrupted write */
+	uint32_t start;	  /* first LBA */
+	uint32_t blocks;  /* span up to the next track / lead-out; on CD TAO
+			     this includes the 2 run-out blocks */
+	uint8_t control;  /* TOC CONTROL nibble: 4 = data */
+	bool complete;	  /* closed; false for a track being written */
+	bool damaged;	  /* left incomplete by an interrupted write */
+	bool continuable; /* damaged, and the drive can continue it at nwa
+			     (READ TRACK INFORMATION NWA_V) */
+	uint32_t nwa;	  /* its next writable address when continuable */
 };
 
 struct mmc_session {

@@ -225,6 +225,8 @@ static int cd_read_open_session(struct mmc_drive *d,
 		mt->blocks = ti.size;
 		mt->control = ti.track_mode;
 		mt->damaged = ti.damage;
+		mt->continuable = ti.damage && ti.nwa_valid;
+		mt->nwa = mt->continuable ? ti.nwa : 0;
 		/* a track being written still has its own NWA */
 		mt->complete = !ti.damage && !ti.nwa_valid;
 	}

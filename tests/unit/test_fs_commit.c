@@ -39,6 +39,11 @@ struct env {
 	struct stg_store *st;
 	struct iso_node *base;
 	struct stg_overlay *ov;
+	/* fs_resume() at the open, as a mount runs it: its result, and
+	 * whether the mount would be read-only because it failed */
+	struct fs_commit_result resumed;
+	int resume_rc;
+	bool ro;
 };
 
 static void tmp(char *buf, const char *name)
@@ -83,6 +88,21 @@ static int env_open(struct env *e, bool recover, bool *released)
 		rc = stg_overlay_open(e->st, e->base, e->m->base_id,
 				      STG_BASE_ID_SIZE, fs_medium_read_file,
 				      e->m, &e->ov);
+	e->ro = false;
+	e->resume_rc = 0;
+	memset(&e->resumed, 0, sizeof(e->resumed));
+	if (rc == 0 && recover) {
+		/* as fs/fs.c: a failure makes the mount read-only */
+		e->resume_rc =
+		    fs_resume(e->m, e->st, &e->ov, &e->base, NULL, &e->resumed);
+		if (e->resume_rc < 0) {
+			printf("# env_open %s: read-only: %s\n", e->disc,
+			       cds_errmsg(e->resume_rc));
+			e->ro = true;
+			if (!e->ov)
+				rc = e->resume_rc;
+		}
+	}
 	if (rc < 0)
 		printf("# env_open %s: %s\n", e->disc, cds_errmsg(rc));
 	return rc;
@@ -1260,6 +1280,168 @@ static void test_crash_early(void)
 	}
 }
 
+/* The small tree plus a file big enough (36 MB, 17578 blocks) that the
+ * emulator persists the cut-off track's progress (every 16384 blocks):
+ * the drive then reports an NWA past the start. */
+#define RESUME_SIZE (36u * 1000 * 1000)
+
+static int stage_big(struct env *e, uint64_t seed)
+{
+	int rc = stage_small(e, seed);
+
+	if (rc == 0)
+		rc = put_file(e->ov, "/big", seed + 2, RESUME_SIZE);
+	return rc;
+}
+
+static void check_big_on_disc(struct env *e, uint64_t seed, const char *what)
+{
+	const struct want w[] = {
+	    {"/x", S_IFDIR | 0755, 0, 0, NULL},
+	    {"/x/f1", S_IFREG | 0644, seed, 300000, NULL},
+	    {"/f2", S_IFREG | 0644, seed + 1, 777, NULL},
+	    {"/big", S_IFREG | 0644, seed + 2, RESUME_SIZE, NULL},
+	};
+	check_tree(e->m, e->m->last_start, w, 4, what);
+}
+
+/* The last track of the disc, as the drive reports it. */
+static bool last_track(struct env *e, struct mmc_track *t, unsigned *nsess,
+		       bool *last_complete, bool *nwa_valid)
+{
+	struct mmc_disc *d = calloc(1, sizeof(*d));
+	bool got = d && mmc_drive_disc(e->m->drive, d) == 0 && d->ntracks;
+
+	if (got) {
+		*t = d->tracks[d->ntracks - 1];
+		*nsess = d->nsessions;
+		*last_complete = d->sessions[d->nsessions - 1].complete;
+		*nwa_valid = d->nwa_valid;
+	}
+	free(d);
+	return got;
+}
+
+/* The intent in @e's store (closed), read without opening the rest. */
+static int read_intent(struct env *e, struct stg_intent *in)
+{
+	struct stg_store *st = NULL;
+	int rc = stg_store_open(e->sdir, &st);
+
+	if (rc == 0)
+		rc = stg_commit_read_intent(st, in);
+	stg_store_close(st);
+	return rc;
+}
+
+static void test_resume(void)
+{
+	struct env e;
+	struct fs_commit_result res;
+	struct stg_intent in;
+	struct mmc_track t;
+	unsigned nsess = 0;
+	bool rel = true, complete = true, nwa_valid = false;
+	uint32_t end;
+	int rc, st;
+
+	/* (a) a power cut mid-burn that the drive reports continuable */
+	env_init(&e, "disc12", "store12");
+	if (env_open(&e, true, NULL) < 0) {
+		ok(0, "open disc12");
+		return;
+	}
+	is_int(stage_big(&e, 60), 0, "stage on disc12");
+	env_close(&e);
+	st = child_commit(&e, "power-cut=17000,cut-continuable", 0);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 3,
+	   "continuable cut: the child's commit failed (status %d)", st);
+	is_int(read_intent(&e, &in), 0, "the intent is on file");
+	ok(in.now != 0, "it records the writer's time");
+	{
+		/* the disc as the cut left it */
+		struct fs_medium *m = NULL;
+		struct env look = e;
+		rc = fs_medium_open(e.disc, FS_MEDIUM_BLANK, &m);
+		look.m = m;
+		ok(rc == 0 &&
+		       last_track(&look, &t, &nsess, &complete, &nwa_valid) &&
+		       t.damaged && t.continuable && t.start == in.start &&
+		       t.nwa == in.start + 16384 && !complete,
+		   "cut off: track damaged, continuable at start + 16384");
+		fs_medium_close(m);
+	}
+	rc = env_open(&e, true, &rel);
+	is_int(rc, 0, "continuable cut: remount: %s",
+	       rc < 0 ? cds_errmsg(rc) : "ok");
+	is_int(e.resume_rc, 0, "the session was finished: %s",
+	       e.resume_rc < 0 ? cds_errmsg(e.resume_rc) : "ok");
+	ok(e.resumed.burnt && !e.ro, "burnt, the mount writable");
+	ok(!rel, "fs_recover released nothing (the session was not on the "
+		 "disc then)");
+	is_int(e.resumed.start, in.start, "at the intent's start");
+	is_int(e.m->nsessions, 1, "one complete session");
+	is_str(e.m->tag, in.tag, "its tag is the intent's");
+	check_big_on_disc(&e, 60, "finished session");
+	is_int(stg_commit_read_intent(e.st, &in), -ENOENT,
+	       "the intent is gone");
+	{
+		unsigned bad = 0;
+		if (e.ov)
+			overlay_clean(&e, STG_ROOT_INO, e.base, &bad);
+		is_int(bad, 0, "the staged copy was released");
+	}
+	ok(last_track(&e, &t, &nsess, &complete, &nwa_valid) && nsess == 1 &&
+	       complete && t.complete && !t.damaged && nwa_valid,
+	   "toc: one complete session, its track complete, appendable");
+	end = t.start + t.blocks;
+	is_int(disc_nwa(&e), end + 11400, "the next session after it");
+	rc = put_file(e.ov, "/after", 61, 5000);
+	if (rc == 0)
+		rc = fs_commit(e.m, e.st, &e.ov, &e.base, NULL, &res);
+	is_int(rc, 0, "the next commit: %s", rc < 0 ? cds_errmsg(rc) : "ok");
+	is_int(e.m->nsessions, 2, "two sessions");
+	is_int(res.start, end + 11400, "session 2 after the finished one");
+	env_close(&e);
+
+	/* (b) the staged tree changed after the cut: not finished */
+	env_init(&e, "disc13", "store13");
+	if (env_open(&e, true, NULL) < 0) {
+		ok(0, "open disc13");
+		return;
+	}
+	is_int(stage_big(&e, 70), 0, "stage on disc13");
+	env_close(&e);
+	st = child_commit(&e, "power-cut=17000,cut-continuable", 0);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 3,
+	   "continuable cut: the child's commit failed (status %d)", st);
+	rc = env_open(&e, false, NULL); /* no recovery: change the tree */
+	is_int(rc, 0, "open without recovery");
+	is_int(rc == 0 ? put_file(e.ov, "/new", 71, 100) : -1, 0,
+	       "a file staged after the cut");
+	env_close(&e);
+	rc = env_open(&e, true, &rel);
+	is_int(rc, 0, "changed: remount: %s", rc < 0 ? cds_errmsg(rc) : "ok");
+	is_int(e.resume_rc, -ESTALE, "not finished: %s",
+	       cds_errmsg(e.resume_rc));
+	ok(e.ro && !e.resumed.burnt, "the mount is read-only");
+	ok(strstr(cds_errmsg(e.resume_rc), "differs") != NULL,
+	   "the message names the cause");
+	ok(!rel, "nothing released");
+	is_int(e.m->nsessions, 0, "no complete session");
+	ok(last_track(&e, &t, &nsess, &complete, &nwa_valid) && t.damaged &&
+	       t.continuable && t.nwa == t.start + 16384,
+	   "the disc is untouched: the track still cut off at the same NWA");
+	ok(e.ov && small_staged(&e, 70), "everything still staged");
+	{
+		uint64_t ino;
+		is_int(e.ov ? resolve(e.ov, "/new", &ino) : -1, 0,
+		       "the later change too");
+	}
+	is_int(stg_commit_read_intent(e.st, &in), 0, "the intent is kept");
+	env_close(&e);
+}
+
 int main(void)
 {
 	test_first_commit();
@@ -1269,6 +1451,7 @@ int main(void)
 	test_write_error();
 	test_crash();
 	test_crash_early();
+	test_resume();
 	test_verify_mismatch();
 	test_figures();
 	test_close_disc();
