@@ -814,9 +814,10 @@ static int close_open_session(struct fs_medium *m, bool *pending, bool *cut,
 	for (unsigned i = 0; i < disc->ntracks; i++)
 		if (disc->tracks[i].session == last->number &&
 		    (!disc->tracks[i].complete || disc->tracks[i].damaged)) {
-			if (disc->tracks[i].continuable && m->writable) {
-				/* checked before the CD-RW's blanking: what is
-				 * on the disc may be kept and finished */
+			if (disc->tracks[i].continuable && !disc->erasable &&
+			    m->writable) {
+				/* a CD-R: what is on the disc may be kept and
+				 * finished (a CD-RW is blanked, as ever) */
 				cds_log(CDS_LOG_INFO,
 					"%s: track %u was cut off by an "
 					"interrupted burn; the drive can "

@@ -67,6 +67,6 @@ void cli_usage(FILE *f, const char *cmd)
 	fprintf(f, "\nDEVICE is a block or sg device (/dev/sr0, /dev/sg1) or "
 		   "a virtual disc file;\nwithout it the default burner is "
 		   "used.  The environment variable\nCDSESSION_EMU "
-		   "(speed=N,write-error=LBA,power-cut=N) tunes virtual "
-		   "discs.\n");
+		   "(speed=N,write-error=LBA,power-cut=N,cut-continuable)\n"
+		   "tunes virtual discs.\n");
 }

@@ -473,6 +473,86 @@ crash_trial() {
 	done
 }
 
+# cdr_cut SPEC: a CD-R with one session; files staged (40 MB: more than the
+# 16384 blocks after which the emulator persists a track's progress, so the
+# drive reports an NWA past the track's start); the unmount's burn is cut
+# by a power loss under CDSESSION_EMU=SPEC; the daemon is gone after it
+cdr_cut() {
+	rm -rf st disc.img ref
+	mkdir -p ref
+	"$MOUNT_CDSESSION" -o "create,staging=$PWD/st" disc.img mnt
+	echo first >mnt/first
+	echo first >ref/first
+	umount mnt
+	CDSESSION_EMU=$1 mnt_up
+	head -c 40000000 /dev/urandom >ref/blob
+	cp ref/blob mnt/blob
+	mkdir mnt/d ref/d
+	echo x >mnt/d/x
+	echo x >ref/d/x
+	for t in ref mnt; do
+		touch -d '2020-02-02 20:20:20' "$t/first" "$t/blob" "$t/d/x" \
+			"$t/d" "$t"
+	done
+	umount mnt || umount -l mnt
+	for _ in $(seq 1 50); do
+		pgrep -f "mount.cdsession.*$BATS_TEST_TMPDIR" >/dev/null || break
+		sleep 0.1
+	done
+	! pgrep -f "mount.cdsession.*$BATS_TEST_TMPDIR"
+	run cds toc disc.img
+	echo "$output"
+	[[ "$output" == *"last session open, 2 sessions"* ]]
+	[[ "$output" == *"data damaged"* ]]
+}
+
+@test "mount: power cut mid-burn on a CD-R that can continue the track: the remount finishes the session" {
+	cdr_cut power-cut=18000,cut-continuable
+	run "$MOUNT_CDSESSION" -o "staging=$PWD/st" disc.img mnt
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"interrupted burn cut off is finished"* ]]
+	same_tree ref mnt
+	run cds toc disc.img
+	echo "$output"
+	[[ "$output" == *"appendable, 2 sessions"* ]]
+	[[ "$output" != *"damaged"* ]]
+	# nothing was left staged: the unmount burns nothing more
+	umount mnt
+	run cds toc disc.img
+	[[ "$output" == *"appendable, 2 sessions"* ]]
+	run cds staging list --staging st disc.img
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"last session at LBA 11702"* ]]
+	[[ "$output" == *"0 changes"* ]]
+	mnt_up
+	echo more >mnt/more
+	echo more >ref/more
+	touch -d '2020-02-02 20:20:20' mnt/more ref/more mnt ref
+	umount mnt
+	run cds toc disc.img
+	[[ "$output" == *"appendable, 3 sessions"* ]]
+	mnt_up
+	same_tree ref mnt
+	umount mnt
+}
+
+@test "mount: power cut mid-burn on a CD-R that cannot continue the track: read-only, what is staged shown" {
+	cdr_cut power-cut=18000
+	run "$MOUNT_CDSESSION" -o "staging=$PWD/st" disc.img mnt
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"no session can follow it"* ]]
+	[[ "$output" == *"mounting read-only"* ]]
+	same_tree ref mnt
+	run touch mnt/new
+	[ "$status" -ne 0 ]
+	umount mnt
+	run cds toc disc.img
+	[[ "$output" == *"1 session"* ]] || [[ "$output" == *"damaged"* ]]
+}
+
 @test "mount: inode numbers and open files survive a commit" {
 	mnt_up create
 	mkdir mnt/d
