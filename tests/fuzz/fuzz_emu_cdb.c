@@ -6,13 +6,16 @@
  * and an input writes at most a few MiB.  Pacing stays off (speed 0).
  *
  * Input: byte 0 selects faults (b0 write error at LBA 20, b1 power cut
- * after 50 sectors, b2 CD-R instead of CD-RW); then records of
+ * after 50 sectors, b2 CD-R instead of CD-RW, b3 cut-continuable); after
+ * the power cut the disc is opened again (power on: that must always
+ * work) and the sequence goes on; then records of
  *   1 byte  b0-1 direction (0 none, 1 to device, 2 from device, 3 as
  *           the opcode implies), b2-7 transfer length in KiB (0..63),
  *   12 bytes CDB (length from the opcode group),
  * followed, for data-out, by up to the transfer length of payload bytes
  * from the input (zero padded).
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,8 +89,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		o.write_error_lba = 20;
 	if (data[0] & 2)
 		o.power_cut_after = 50;
+	o.cut_continuable = data[0] & 8;
 	if (mmc_emu_open(path, &o, &emu))
 		abort();
+	bool powered_on = false;
 	for (int n = 0; n < MAX_CMDS && size - pos >= 13; n++) {
 		struct mmc_cmd cmd;
 		uint8_t flags = data[pos];
@@ -108,7 +113,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			memset(buf + take, 0, len - take);
 			pos += take;
 		}
-		if (mmc_emu_execute(emu, &cmd) == 0) {
+		int rc = mmc_emu_execute(emu, &cmd);
+		if (rc == -EIO && o.power_cut_after >= 0 && !powered_on) {
+			/* the cut: power on, the state persisted is used */
+			mmc_emu_close(emu);
+			mmc_emu_options_init(&o);
+			if (mmc_emu_open(path, &o, &emu))
+				abort();
+			powered_on = true;
+		}
+		if (rc == 0) {
 			if (cmd.resid > cmd.len)
 				abort();
 			if (cmd.status == MMC_STATUS_CHECK_CONDITION &&
