@@ -686,6 +686,33 @@ fail:
 	return rc;
 }
 
+/* A burn of up to @blocks: the write parameters set, the tray locked. */
+static int burn_open(struct mmc_drive *d, const struct mmc_profile_ops *ops,
+		     const struct mmc_burn_opts *opts, uint32_t blocks,
+		     struct mmc_burn **out)
+{
+	struct mmc_burn *b = calloc(1, sizeof(*b));
+	int rc;
+
+	*out = NULL;
+	if (!b)
+		return cds_error(-ENOMEM, "out of memory");
+	b->d = d;
+	b->ops = ops;
+	b->opts = *opts;
+	b->limit = blocks;
+	rc = ops->begin(b);
+	if (rc == 0)
+		rc = set_lock(d, true);
+	if (rc) {
+		mmc_burn_abort(b);
+		return rc;
+	}
+	b->locked = true;
+	*out = b;
+	return 0;
+}
+
 int mmc_burn_begin(struct mmc_drive *d, const struct mmc_burn_opts *opts,
 		   uint32_t nblocks, struct mmc_burn **out)
 {
@@ -718,22 +745,9 @@ int mmc_burn_begin(struct mmc_drive *d, const struct mmc_burn_opts *opts,
 			       blocks, ops->overhead, disc->free_blocks);
 		goto out;
 	}
-	b = calloc(1, sizeof(*b));
-	if (!b) {
-		rc = cds_error(-ENOMEM, "out of memory");
-		goto out;
-	}
-	b->d = d;
-	b->ops = ops;
-	b->opts = *opts;
-	b->limit = blocks;
-	rc = ops->begin(b);
+	rc = burn_open(d, ops, opts, blocks, &b);
 	if (rc)
 		goto out;
-	rc = set_lock(d, true);
-	if (rc)
-		goto out;
-	b->locked = true;
 	/* the NWA again, after the write parameters are in place */
 	rc = mmc_drive_track_info(d, MMC_RTI_TRACK, ops->nwa_track(disc), &ti);
 	if (rc)
@@ -842,22 +856,9 @@ int mmc_burn_resume(struct mmc_drive *d, const struct mmc_burn_opts *opts,
 			       ti.nwa);
 		goto out;
 	}
-	b = calloc(1, sizeof(*b));
-	if (!b) {
-		rc = cds_error(-ENOMEM, "out of memory");
-		goto out;
-	}
-	b->d = d;
-	b->ops = ops;
-	b->opts = *opts;
-	b->limit = blocks;
-	rc = ops->begin(b);
+	rc = burn_open(d, ops, opts, blocks, &b);
 	if (rc)
 		goto out;
-	rc = set_lock(d, true);
-	if (rc)
-		goto out;
-	b->locked = true;
 	b->start = start;
 	b->next = ti.nwa;
 	b->written = ti.nwa - start;
