@@ -173,6 +173,25 @@ static bool refuse_ro(struct fs *fs, fuse_req_t req)
 	return true;
 }
 
+/* enter() for a change: also 0 (replied EROFS) on a read-only mount. */
+static uint64_t enter_rw(struct fs *fs, fuse_req_t req, fuse_ino_t nr)
+{
+	uint64_t ino = enter(fs, req, nr);
+
+	return ino && refuse_ro(fs, req) ? 0 : ino;
+}
+
+/* With the lock held: a second inode of the request (a link's or rename's
+ * new parent); on failure unlocks, replies ESTALE and returns 0. */
+static uint64_t enter_other(struct fs *fs, fuse_req_t req, fuse_ino_t nr)
+{
+	uint64_t ino = ino_of(fs, nr);
+
+	if (!ino)
+		leave_err(fs, req, ESTALE);
+	return ino;
+}
+
 /* ---- disc space ---- */
 
 /* What a session costs besides its data: its lead-out and the next
@@ -297,12 +316,12 @@ static void op_setattr(fuse_req_t req, fuse_ino_t nr, struct stat *attr,
 		       int to_set, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
-	uint64_t ino = enter(fs, req, nr);
+	uint64_t ino = enter_rw(fs, req, nr);
 	struct stg_attr a = {0};
 	unsigned which = 0;
 	(void)fi;
 
-	if (!ino || refuse_ro(fs, req))
+	if (!ino)
 		return;
 	if (to_set & FUSE_SET_ATTR_MODE) {
 		which |= STG_SET_MODE;
@@ -382,11 +401,11 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode, dev_t rdev)
 {
 	struct fs *fs = fs_of(req);
-	uint64_t dir = enter(fs, req, parent), ino = 0;
+	uint64_t dir = enter_rw(fs, req, parent), ino = 0;
 	uid_t uid;
 	gid_t gid;
 
-	if (!dir || refuse_ro(fs, req))
+	if (!dir)
 		return;
 	new_owner(fs, req, dir, &uid, &gid, &mode);
 	reply_entry(fs, req, ino,
@@ -397,11 +416,11 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode)
 {
 	struct fs *fs = fs_of(req);
-	uint64_t dir = enter(fs, req, parent), ino = 0;
+	uint64_t dir = enter_rw(fs, req, parent), ino = 0;
 	uid_t uid;
 	gid_t gid;
 
-	if (!dir || refuse_ro(fs, req))
+	if (!dir)
 		return;
 	mode |= S_IFDIR;
 	new_owner(fs, req, dir, &uid, &gid, &mode);
@@ -413,11 +432,11 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 		       const char *name)
 {
 	struct fs *fs = fs_of(req);
-	uint64_t dir = enter(fs, req, parent), ino = 0;
+	uint64_t dir = enter_rw(fs, req, parent), ino = 0;
 	uid_t uid;
 	gid_t gid;
 
-	if (!dir || refuse_ro(fs, req))
+	if (!dir)
 		return;
 	new_owner(fs, req, dir, &uid, &gid, NULL);
 	reply_entry(fs, req, ino,
@@ -428,23 +447,22 @@ static void op_link(fuse_req_t req, fuse_ino_t nr, fuse_ino_t newparent,
 		    const char *newname)
 {
 	struct fs *fs = fs_of(req);
-	uint64_t ino = enter(fs, req, nr), dir;
+	uint64_t ino = enter_rw(fs, req, nr), dir;
 
-	if (!ino || refuse_ro(fs, req))
+	if (!ino)
 		return;
-	dir = ino_of(fs, newparent);
-	if (!dir)
-		return leave_err(fs, req, ESTALE);
-	reply_entry(fs, req, ino, stg_link(fs->ov, ino, dir, newname));
+	dir = enter_other(fs, req, newparent);
+	if (dir)
+		reply_entry(fs, req, ino, stg_link(fs->ov, ino, dir, newname));
 }
 
 static void op_remove(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      bool is_dir)
 {
 	struct fs *fs = fs_of(req);
-	uint64_t dir = enter(fs, req, parent);
+	uint64_t dir = enter_rw(fs, req, parent);
 
-	if (!dir || refuse_ro(fs, req))
+	if (!dir)
 		return;
 	int rc = is_dir ? stg_rmdir(fs->ov, dir, name)
 			: stg_unlink(fs->ov, dir, name);
@@ -466,14 +484,14 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      unsigned int flags)
 {
 	struct fs *fs = fs_of(req);
-	uint64_t dir = enter(fs, req, parent), ndir;
+	uint64_t dir = enter_rw(fs, req, parent), ndir;
 
-	if (!dir || refuse_ro(fs, req))
+	if (!dir)
 		return;
-	ndir = ino_of(fs, newparent);
-	if (!ndir)
-		return leave_err(fs, req, ESTALE);
-	leave_err(fs, req, stg_rename(fs->ov, dir, name, ndir, newname, flags));
+	ndir = enter_other(fs, req, newparent);
+	if (ndir)
+		leave_err(fs, req,
+			  stg_rename(fs->ov, dir, name, ndir, newname, flags));
 }
 
 /* ---- file data ---- */
@@ -562,10 +580,10 @@ static void op_write(fuse_req_t req, fuse_ino_t nr, const char *buf,
 		     size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
-	uint64_t ino = enter(fs, req, nr);
+	uint64_t ino = enter_rw(fs, req, nr);
 	(void)fi;
 
-	if (!ino || refuse_ro(fs, req))
+	if (!ino)
 		return;
 	int rc = check_room(fs, ino, (uint64_t)off + size);
 	ssize_t n = rc ? rc : stg_write(fs->ov, ino, (uint64_t)off, buf, size);
@@ -613,12 +631,12 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      mode_t mode, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
-	uint64_t dir = enter(fs, req, parent), ino = 0;
+	uint64_t dir = enter_rw(fs, req, parent), ino = 0;
 	struct fuse_entry_param e;
 	uid_t uid;
 	gid_t gid;
 
-	if (!dir || refuse_ro(fs, req))
+	if (!dir)
 		return;
 	new_owner(fs, req, dir, &uid, &gid, &mode);
 	int rc = stg_create(fs->ov, dir, name, mode, uid, gid, &ino);
@@ -638,11 +656,11 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t nr, int mode, off_t off,
 			 off_t len, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
-	uint64_t ino = enter(fs, req, nr);
+	uint64_t ino = enter_rw(fs, req, nr);
 	struct stg_attr a;
 	(void)fi;
 
-	if (!ino || refuse_ro(fs, req))
+	if (!ino)
 		return;
 	if (mode != 0) /* no holes or ranges to punch on an ISO image */
 		return leave_err(fs, req, EOPNOTSUPP);
