@@ -142,6 +142,21 @@ static void api_close(struct api *a)
 	iso_node_free(a->base);
 }
 
+/* The timed end of an API run: the one sync, the close, the report. */
+static int api_finish(struct api *a, double t0, void *buf)
+{
+	int rc = stg_sync(a->ov);
+
+	if (rc)
+		return fail("stg_sync", rc);
+	stop(P_SYNC);
+	api_close(a);
+	stop(P_CLOSE);
+	report(t0);
+	free(buf);
+	return 0;
+}
+
 static int api_meta(const char *dir, uint64_t n, uint64_t size,
 		    uint64_t per_dir)
 {
@@ -182,14 +197,7 @@ static int api_meta(const char *dir, uint64_t n, uint64_t size,
 			stop(P_WRITE);
 		}
 	}
-	if ((rc = stg_sync(a.ov)))
-		return fail("stg_sync", rc);
-	stop(P_SYNC);
-	api_close(&a);
-	stop(P_CLOSE);
-	report(t0);
-	free(buf);
-	return 0;
+	return api_finish(&a, t0, buf);
 }
 
 static int api_data(const char *dir, uint64_t bytes)
@@ -217,14 +225,7 @@ static int api_data(const char *dir, uint64_t bytes)
 			return fail("stg_write", (int)w);
 	}
 	stop(P_WRITE);
-	if ((rc = stg_sync(a.ov)))
-		return fail("stg_sync", rc);
-	stop(P_SYNC);
-	api_close(&a);
-	stop(P_CLOSE);
-	report(t0);
-	free(buf);
-	return 0;
+	return api_finish(&a, t0, buf);
 }
 
 /* What a remount costs: the journal's replay. */
