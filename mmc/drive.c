@@ -686,6 +686,14 @@ fail:
 	return rc;
 }
 
+/* The blocks a session of @nblocks takes: the medium's minimum track
+ * size, rounded up to its write unit. */
+static uint32_t burn_blocks(const struct mmc_profile_ops *ops, uint32_t nblocks)
+{
+	return round_up(nblocks > ops->min_blocks ? nblocks : ops->min_blocks,
+			ops->write_unit);
+}
+
 /* A burn of up to @blocks: the write parameters set, the tray locked. */
 static int burn_open(struct mmc_drive *d, const struct mmc_profile_ops *ops,
 		     const struct mmc_burn_opts *opts, uint32_t blocks,
@@ -735,8 +743,7 @@ int mmc_burn_begin(struct mmc_drive *d, const struct mmc_burn_opts *opts,
 					"address: it is full");
 		goto out;
 	}
-	blocks = round_up(nblocks > ops->min_blocks ? nblocks : ops->min_blocks,
-			  ops->write_unit);
+	blocks = burn_blocks(ops, nblocks);
 	if (blocks > UINT32_MAX - ops->overhead ||
 	    blocks + ops->overhead > disc->free_blocks) {
 		rc = cds_error(-ENOSPC,
@@ -837,8 +844,7 @@ int mmc_burn_resume(struct mmc_drive *d, const struct mmc_burn_opts *opts,
 	rc = continuable_track(d, disc, start, &ti);
 	if (rc)
 		goto out;
-	blocks = round_up(nblocks > ops->min_blocks ? nblocks : ops->min_blocks,
-			  ops->write_unit);
+	blocks = burn_blocks(ops, nblocks);
 	if (ti.nwa < start || ti.nwa - start > blocks) {
 		rc = cds_error(-EINVAL,
 			       "the cut-off track's next writable address "
