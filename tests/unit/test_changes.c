@@ -32,22 +32,6 @@
 
 /* ---- the base tree ---- */
 
-static uint8_t pattern(uint64_t serial, uint64_t off)
-{
-	return (uint8_t)(serial * 31 + off * 7 + (off >> 8));
-}
-
-static int read_base(void *ctx, const struct iso_node *n, uint64_t off,
-		     void *buf, size_t len)
-{
-	(void)ctx;
-	if (off + len > n->size)
-		return -EIO;
-	for (size_t i = 0; i < len; i++)
-		((uint8_t *)buf)[i] = pattern(n->ino, off + i);
-	return 0;
-}
-
 /*
  * /a.txt (5000)  /dir/b.bin (70000)  /dir/sub/c (10)  /dir/hl2 = /hl1
  * (a hard link, 100; /dir/hl2 is its first name in the overlay's walk)
@@ -90,7 +74,7 @@ static struct stg_overlay *ov_open(const struct iso_node *base,
 	rc = stg_store_open(dir, st);
 	if (rc == 0)
 		rc = stg_overlay_open(*st, base, base_id, sizeof(base_id),
-				      read_base, NULL, &ov);
+				      tree_read, NULL, &ov);
 	if (rc < 0) {
 		printf("# open %s: %s\n", name, cds_errmsg(rc));
 		stg_store_close(*st);
@@ -954,7 +938,7 @@ static bool node_differs(struct stg_overlay *ov, uint64_t ino,
 		if (n <= 0)
 			return true;
 		for (ssize_t i = 0; i < n; i++)
-			if (buf[i] != pattern(b->ino, off + (uint64_t)i))
+			if (buf[i] != tree_byte(b->ino, off + (uint64_t)i))
 				return true;
 		off += (uint64_t)n;
 	}

@@ -39,23 +39,13 @@
 
 /* ---- the base tree ---- */
 
-static uint8_t pattern(uint64_t serial, uint64_t off)
-{
-	return (uint8_t)(serial * 31 + off * 7 + (off >> 8));
-}
-
 static int base_reads;
 
 static int read_base(void *ctx, const struct iso_node *n, uint64_t off,
 		     void *buf, size_t len)
 {
-	(void)ctx;
-	if (off + len > n->size)
-		return -EIO;
-	for (size_t i = 0; i < len; i++)
-		((uint8_t *)buf)[i] = pattern(n->ino, off + i);
 	base_reads++;
-	return 0;
+	return tree_read(ctx, n, off, buf, len);
 }
 
 /*
@@ -105,7 +95,7 @@ static void make_real_base(const char *top)
 		static uint8_t buf[70000];
 		size_t sz = (size_t)files[f].size;
 		for (size_t o = 0; o < sz; o++)
-			buf[o] = pattern(files[f].serial, o);
+			buf[o] = tree_byte(files[f].serial, o);
 		if (write(fd, buf, sz) != (ssize_t)sz)
 			perror("write");
 		close(fd);
@@ -718,7 +708,7 @@ static bool is_pattern(const uint8_t *b, size_t len, uint64_t serial,
 		       uint64_t off)
 {
 	for (size_t i = 0; i < len; i++)
-		if (b[i] != pattern(serial, off + i))
+		if (b[i] != tree_byte(serial, off + i))
 			return false;
 	return true;
 }
@@ -1054,8 +1044,8 @@ static void test_basics(struct iso_node *base)
 	ok(base_reads > reads, "copied up");
 	is_int(data_file_size(sdir, b), 70000, "whole file copied");
 	is_int(stg_read(ov, b, 98, buf, 7), 7, "read around the write");
-	ok(buf[0] == pattern(12, 98) && !memcmp(buf + 2, "ABC", 3) &&
-	       buf[5] == pattern(12, 103),
+	ok(buf[0] == tree_byte(12, 98) && !memcmp(buf + 2, "ABC", 3) &&
+	       buf[5] == tree_byte(12, 103),
 	   "old and new data");
 	reads = base_reads;
 	is_int(stg_write(ov, b, 0, "Z", 1), 1, "second write");
@@ -1134,7 +1124,7 @@ static void test_basics(struct iso_node *base)
 	if (sb && sb->content) {
 		uint8_t c[4] = {0};
 		sb->content->ops->read(sb->content, 0, c, 4);
-		ok(c[0] == 'Z' && c[1] == pattern(12, 1),
+		ok(c[0] == 'Z' && c[1] == tree_byte(12, 1),
 		   "content reads the data file");
 	}
 	iso_node_free(snap);
@@ -1420,7 +1410,7 @@ static void test_pin(struct iso_node *base)
 	ok(!memcmp(buf, "abcdef", 6), "both writes there");
 	is_int(stg_write(ov, a, 0, "Q", 1), 1, "copy-up of a nameless file");
 	is_int(stg_read(ov, a, 0, buf, 2), 2, "read it");
-	ok(buf[0] == 'Q' && buf[1] == pattern(10, 1), "its data");
+	ok(buf[0] == 'Q' && buf[1] == tree_byte(10, 1), "its data");
 	is_int(stg_getattr(ov, f, &at), 0, "getattr");
 	is_int(at.nlink, 0, "no links");
 	is_int(stg_link(ov, f, STG_ROOT_INO, "back"), -ENOENT,
