@@ -710,6 +710,22 @@ static int stage_small(struct env *e, uint64_t seed)
 	return rc;
 }
 
+/* A blank disc @disc with store @store holding what @stage puts there
+ * (@seed), closed as a mount leaves it, for a child to commit: false
+ * (reported) when it could not be opened. */
+static bool staged_disc(struct env *e, const char *disc, const char *store,
+			int (*stage)(struct env *, uint64_t), uint64_t seed)
+{
+	env_init(e, disc, store);
+	if (env_open(e, true, NULL) < 0) {
+		ok(0, "open %s", disc);
+		return false;
+	}
+	is_int(stage(e, seed), 0, "stage on %s", disc);
+	env_close(e);
+	return true;
+}
+
 static bool small_staged(struct env *e, uint64_t seed)
 {
 	uint8_t buf[4096];
@@ -832,13 +848,8 @@ static void test_crash(void)
 	int rc, st;
 
 	/* (a) the power fails mid-burn */
-	env_init(&e, "disc6", "store6");
-	if (env_open(&e, true, NULL) < 0) {
-		ok(0, "open disc6");
+	if (!staged_disc(&e, "disc6", "store6", stage_small, 30))
 		return;
-	}
-	is_int(stage_small(&e, 30), 0, "stage on disc6");
-	env_close(&e);
 	st = child_commit(&e, "power-cut=120", 0);
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 3,
 	   "power cut: the child's commit failed (status %d)", st);
@@ -1248,14 +1259,9 @@ static void test_crash_early(void)
 
 		snprintf(disc, sizeof(disc), "disc2%d", k);
 		snprintf(store, sizeof(store), "store2%d", k);
-		env_init(&e, disc, store);
-		if (env_open(&e, true, NULL) < 0) {
-			ok(0, "open %s", disc);
+		if (!staged_disc(&e, disc, store, stage_small,
+				 40 + (uint64_t)k))
 			return;
-		}
-		is_int(stage_small(&e, 40 + (uint64_t)k), 0, "stage on %s",
-		       disc);
-		env_close(&e);
 		st = child_commit(&e, NULL, 4 + k);
 		ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "killed %s", what[k]);
 		snprintf(intent, sizeof(intent), "%s/intent", e.sdir);
@@ -1346,13 +1352,8 @@ static void test_resume(void)
 	int rc, st;
 
 	/* (a) a power cut mid-burn that the drive reports continuable */
-	env_init(&e, "disc12", "store12");
-	if (env_open(&e, true, NULL) < 0) {
-		ok(0, "open disc12");
+	if (!staged_disc(&e, "disc12", "store12", stage_big, 60))
 		return;
-	}
-	is_int(stage_big(&e, 60), 0, "stage on disc12");
-	env_close(&e);
 	st = child_commit(&e, "power-cut=17000,cut-continuable", 0);
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 3,
 	   "continuable cut: the child's commit failed (status %d)", st);
@@ -1405,13 +1406,8 @@ static void test_resume(void)
 	env_close(&e);
 
 	/* (b) the staged tree changed after the cut: not finished */
-	env_init(&e, "disc13", "store13");
-	if (env_open(&e, true, NULL) < 0) {
-		ok(0, "open disc13");
+	if (!staged_disc(&e, "disc13", "store13", stage_big, 70))
 		return;
-	}
-	is_int(stage_big(&e, 70), 0, "stage on disc13");
-	env_close(&e);
 	st = child_commit(&e, "power-cut=17000,cut-continuable", 0);
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 3,
 	   "continuable cut: the child's commit failed (status %d)", st);
