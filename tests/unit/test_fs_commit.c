@@ -135,6 +135,17 @@ static void env_init(struct env *e, const char *disc, const char *store)
 		printf("# create %s: %s\n", e->disc, cds_errmsg(rc));
 }
 
+/* env_init() and env_open() with recovery, as a mount: false (reported)
+ * when the disc or store cannot be opened. */
+static bool env_ready(struct env *e, const char *disc, const char *store)
+{
+	env_init(e, disc, store);
+	if (env_open(e, true, NULL) == 0)
+		return true;
+	ok(0, "open %s", disc);
+	return false;
+}
+
 /* ---- staging through the overlay ---- */
 
 static int resolve(struct stg_overlay *ov, const char *path, uint64_t *ino)
@@ -464,11 +475,8 @@ static void test_first_commit(void)
 	uint64_t d, sub, ino;
 	int rc;
 
-	env_init(&e, "disc1", "store1");
-	if (env_open(&e, true, NULL) < 0) {
-		ok(0, "open blank disc");
+	if (!env_ready(&e, "disc1", "store1"))
 		return;
-	}
 	is_int(e.m->nsessions, 0, "blank disc: no session");
 	rc = stg_mkdir(e.ov, STG_ROOT_INO, "d", S_IFDIR | 0755, 1000, 1000, &d);
 	if (rc == 0)
@@ -563,11 +571,8 @@ static void test_second_commit(void)
 	uint32_t s1;
 	int rc;
 
-	env_init(&e, "disc1", "store1"); /* made by the first test */
-	if (env_open(&e, true, NULL) < 0) {
-		ok(0, "reopen disc1");
+	if (!env_ready(&e, "disc1", "store1")) /* made by the first test */
 		return;
-	}
 	s1 = e.m->last_start;
 	rc = stg_rename(e.ov, STG_ROOT_INO, "d", STG_ROOT_INO, "e", 0);
 	if (rc == 0)
@@ -628,11 +633,8 @@ static void test_nothing_staged(void)
 	uint64_t ino;
 	int rc;
 
-	env_init(&e, "disc1", "store1");
-	if (env_open(&e, true, NULL) < 0) {
-		ok(0, "reopen disc1");
+	if (!env_ready(&e, "disc1", "store1"))
 		return;
-	}
 	nwa = disc_nwa(&e);
 	ns = e.m->nsessions;
 	rc = fs_commit(e.m, e.st, &e.ov, &e.base, NULL, &res);
@@ -661,11 +663,8 @@ static void test_dummy(void)
 	uint64_t ino;
 	int rc;
 
-	env_init(&e, "disc1", "store1");
-	if (env_open(&e, true, NULL) < 0) {
-		ok(0, "reopen disc1");
+	if (!env_ready(&e, "disc1", "store1"))
 		return;
-	}
 	nwa = disc_nwa(&e);
 	rc = put_file(e.ov, "/dummy.txt", 11, 20000);
 	if (rc == 0)
@@ -716,11 +715,8 @@ static int stage_small(struct env *e, uint64_t seed)
 static bool staged_disc(struct env *e, const char *disc, const char *store,
 			int (*stage)(struct env *, uint64_t), uint64_t seed)
 {
-	env_init(e, disc, store);
-	if (env_open(e, true, NULL) < 0) {
-		ok(0, "open %s", disc);
+	if (!env_ready(e, disc, store))
 		return false;
-	}
 	is_int(stage(e, seed), 0, "stage on %s", disc);
 	env_close(e);
 	return true;
@@ -988,11 +984,8 @@ static void test_verify_mismatch(void)
 	bool rel = false;
 	int rc;
 
-	env_init(&e, "disc7", "store7");
-	if (env_open(&e, true, NULL) < 0) {
-		ok(0, "open disc7");
+	if (!env_ready(&e, "disc7", "store7"))
 		return;
-	}
 	is_int(stage_small(&e, 40), 0, "stage on disc7");
 	rc = spoilt_commit(&e, 0, 0);
 	ok(rc < 0 && strstr(cds_errmsg(rc), "verify"),
@@ -1039,11 +1032,8 @@ static void test_figures(void)
 	int rc = 0;
 	unsigned nfiles = 200;
 
-	env_init(&e, "disc8", "store8");
-	if (env_open(&e, true, NULL) < 0) {
-		ok(0, "open disc8");
+	if (!env_ready(&e, "disc8", "store8"))
 		return;
-	}
 	for (unsigned i = 0; i < nfiles && rc == 0; i++) {
 		snprintf(path, sizeof(path), "/f%03u", i);
 		rc = put_file(e.ov, path, i, 100000 + i * 500);
@@ -1070,11 +1060,8 @@ static void test_close_disc(void)
 	uint64_t ino;
 	int rc;
 
-	env_init(&e, "disc8", "store8"); /* made by test_figures */
-	if (env_open(&e, true, NULL) < 0) {
-		ok(0, "reopen disc8");
+	if (!env_ready(&e, "disc8", "store8")) /* made by test_figures */
 		return;
-	}
 	rc = put_file(e.ov, "/last", 50, 9000);
 	if (rc == 0)
 		rc = fs_commit(e.m, e.st, &e.ov, &e.base, &o, &res);
@@ -1144,11 +1131,8 @@ static void test_producer_error(void)
 	uint64_t ino;
 	int rc;
 
-	env_init(&e, "disc10", "store10");
-	if (env_open(&e, true, NULL) < 0) {
-		ok(0, "open disc10");
+	if (!env_ready(&e, "disc10", "store10"))
 		return;
-	}
 	rc = stage_small(&e, 70);
 	if (rc == 0)
 		rc = resolve(e.ov, "/x/f1", &ino);
@@ -1181,11 +1165,8 @@ static void test_kill9(void)
 	char c;
 	pid_t pid;
 
-	env_init(&e, "disc11", "store11");
-	if (env_open(&e, true, NULL) < 0) {
-		ok(0, "open disc11");
+	if (!env_ready(&e, "disc11", "store11"))
 		return;
-	}
 	rc = put_file(e.ov, "/k.bin", 80, 2u << 20);
 	is_int(rc, 0, "stage on disc11");
 	env_close(&e);
