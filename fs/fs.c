@@ -210,20 +210,9 @@ static void measure_room(struct fs *fs)
 		fs->capacity = disc.capacity;
 		if (disc.nwa_valid)
 			free_blocks = disc.free_blocks;
-		const struct fs_medium *m = fs->m;
 		pthread_mutex_lock(&fs->status_lock);
-		int n = snprintf(fs->medium, sizeof(fs->medium),
-				 "device: %s\nmedium: %s, %u session%s%s\n",
-				 fs->o.source, disc.media_name, m->nsessions,
-				 m->nsessions == 1 ? "" : "s",
-				 disc.status == MMC_DISC_COMPLETE ? ", closed"
-				 : m->nsessions			  ? ""
-								  : " (blank)");
-		if (m->nsessions && n > 0 && (size_t)n < sizeof(fs->medium))
-			snprintf(fs->medium + n, sizeof(fs->medium) - (size_t)n,
-				 "last session: LBA %" PRIu32 "%s%s\n",
-				 m->last_start, m->tag[0] ? ", tag " : "",
-				 m->tag);
+		fs_medium_describe(fs->m, &disc, fs->o.source, fs->medium,
+				   sizeof(fs->medium));
 		pthread_mutex_unlock(&fs->status_lock);
 	}
 	free_blocks = free_blocks > SESSION_OVERHEAD_BLOCKS

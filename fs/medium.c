@@ -2,6 +2,7 @@
 #include "medium.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,4 +212,19 @@ int fs_medium_store_dir(const struct fs_medium *m, const char *override,
 		return 0;
 	}
 	return stg_store_default_dir(m->disc_id, buf, cap);
+}
+
+void fs_medium_describe(const struct fs_medium *m, const struct mmc_disc *disc,
+			const char *device, char *buf, size_t cap)
+{
+	int n = snprintf(buf, cap, "device: %s\nmedium: %s, %u session%s%s\n",
+			 device, disc->media_name, m->nsessions,
+			 m->nsessions == 1 ? "" : "s",
+			 disc->status == MMC_DISC_COMPLETE ? ", closed"
+			 : m->nsessions			   ? ""
+							   : " (blank)");
+	if (m->nsessions && n > 0 && (size_t)n < cap)
+		snprintf(buf + n, cap - (size_t)n,
+			 "last session: LBA %" PRIu32 "%s%s\n", m->last_start,
+			 m->tag[0] ? ", tag " : "", m->tag);
 }

@@ -19,6 +19,7 @@
 
 struct cds_source;
 struct iso_node;
+struct mmc_disc;
 struct mmc_drive;
 
 struct fs_medium {
@@ -64,6 +65,13 @@ int fs_medium_read_tree(struct fs_medium *m, uint32_t start,
 /* stg_read_base_fn over the medium: @ctx is the struct fs_medium. */
 int fs_medium_read_file(void *ctx, const struct iso_node *n, uint64_t off,
 			void *buf, size_t len);
+
+/* "device: DEVICE\nmedium: CD-R, N sessions[, closed| (blank)]\n" and,
+ * when there is one, "last session: LBA S[, tag T]\n" into @buf (@cap
+ * bytes), as `cdsession status` prints them; @disc is what the drive
+ * reported (mmc_drive_disc()). */
+void fs_medium_describe(const struct fs_medium *m, const struct mmc_disc *disc,
+			const char *device, char *buf, size_t cap);
 
 /* The staging directory: @override when given, else the default one for
  * the disc (staging/store.h). */

@@ -536,7 +536,7 @@ int staging_status(const char *device, const char *dir)
 {
 	struct staged s = {0};
 	struct mmc_disc disc;
-	char cap[32], avail[32];
+	char cap[32], avail[32], desc[PATH_MAX + 200];
 	int rc = staged_open(&s, device, dir);
 
 	if (rc == 0)
@@ -546,13 +546,9 @@ int staging_status(const char *device, const char *dir)
 	cds_human_size((uint64_t)disc.capacity * 2048, cap, sizeof(cap));
 	cds_human_size((uint64_t)(disc.nwa_valid ? disc.free_blocks : 0) * 2048,
 		       avail, sizeof(avail));
-	printf("device: %s\nmedium: %s, %u session%s%s\n",
-	       device ? device : "(default burner)", disc.media_name,
-	       s.m->nsessions, s.m->nsessions == 1 ? "" : "s",
-	       disc.status == MMC_DISC_COMPLETE ? ", closed" : "");
-	printf("last session: LBA %" PRIu32 "%s%s\ncapacity: %s\nfree: %s\n",
-	       s.m->last_start, s.m->tag[0] ? ", tag " : "", s.m->tag, cap,
-	       avail);
+	fs_medium_describe(s.m, &disc, device ? device : "(default burner)",
+			   desc, sizeof(desc));
+	printf("%scapacity: %s\nfree: %s\n", desc, cap, avail);
 	printf("staging: %s\n", s.dir);
 	if (!s.exists || s.si.state == STG_STATE_EMPTY) {
 		printf("pending: nothing staged\n");
