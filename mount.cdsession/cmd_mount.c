@@ -23,20 +23,6 @@
 #include "common/units.h"
 #include "fs/fs.h"
 
-/* Open the root of the mount at @dir: a descriptor, or -ENOTSUP when @dir
- * is no directory. */
-static int open_root(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd >= 0)
-		return fd;
-	if (errno == ENOTDIR || errno == ENOENT)
-		return cds_error(
-		    -ENOTSUP, "%s is not the root of a cdsession mount", dir);
-	return cds_error(-errno, "%s: %s", dir, strerror(errno));
-}
-
 /* The kernel and other filesystems answer an ioctl they do not know with
  * ENOTTY (or EINVAL, EOPNOTSUPP): then @dir is no cdsession mount. */
 static bool foreign_ioctl(int err)
@@ -45,24 +31,33 @@ static bool foreign_ioctl(int err)
 	       err == ENOSYS;
 }
 
-/* The status lines of the mount at @dir into @buf (FS_STATUS_MAX bytes):
- * 0, or -ENOTSUP when @dir is not the root of a cdsession mount. */
-static int read_status(const char *dir, char *buf, size_t cap)
+/* ioctl @cmd on the root of the mount at @dir: 0; -ENOTSUP (message) when
+ * @dir is not the root of a cdsession mount; else -errno, no message. */
+static int root_ioctl(const char *dir, unsigned long cmd, void *arg)
 {
-	char st[FS_STATUS_MAX] = "";
-	int fd = open_root(dir), rc = 0;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
 
-	if (fd < 0)
-		return fd;
-	if (ioctl(fd, FS_IOC_STATUS, st) < 0)
-		rc = foreign_ioctl(errno)
-			 ? cds_error(-ENOTSUP,
-				     "%s is not the root of a cdsession mount",
-				     dir)
-			 : cds_error(-errno, "%s: %s", dir, strerror(errno));
-	close(fd);
-	st[sizeof(st) - 1] = '\0';
-	snprintf(buf, cap, "%s", st);
+	if (fd < 0 || ioctl(fd, cmd, arg) < 0)
+		err = errno;
+	if (fd >= 0)
+		close(fd);
+	if (err == ENOTDIR || err == ENOENT || foreign_ioctl(err))
+		return cds_error(
+		    -ENOTSUP, "%s is not the root of a cdsession mount", dir);
+	return -err;
+}
+
+/* The status lines of the mount at @dir into @buf: 0, or -ENOTSUP when
+ * @dir is not the root of a cdsession mount. */
+static int read_status(const char *dir, char buf[FS_STATUS_MAX])
+{
+	int rc;
+
+	buf[0] = '\0';
+	rc = root_ioctl(dir, FS_IOC_STATUS, buf);
+	buf[FS_STATUS_MAX - 1] = '\0';
+	if (rc < 0 && rc != -ENOTSUP)
+		rc = cds_error(rc, "%s: %s", dir, strerror(-rc));
 	return rc;
 }
 
@@ -113,7 +108,7 @@ static void *watch_main(void *arg)
 			break;
 		char st[FS_STATUS_MAX], v[128];
 		unsigned long long done = 0, total = 0;
-		if (read_status(w->dir, st, sizeof(st)) ||
+		if (read_status(w->dir, st) ||
 		    !status_value(st, "phase", cur, sizeof(cur)) ||
 		    !status_value(st, "progress", v, sizeof(v)) ||
 		    sscanf(v, "%llu %llu", &done, &total) != 2)
@@ -144,7 +139,7 @@ static int sync_mount(const char *dir)
 	struct watch w = {dir, false, PTHREAD_MUTEX_INITIALIZER,
 			  PTHREAD_COND_INITIALIZER};
 	pthread_t th;
-	int rc = read_status(dir, st, sizeof(st)), fd;
+	int rc = read_status(dir, st), fd;
 
 	if (rc < 0)
 		return rc;
@@ -161,7 +156,7 @@ static int sync_mount(const char *dir)
 		pthread_mutex_unlock(&w.lock);
 		pthread_join(th, NULL);
 	}
-	if (read_status(dir, st, sizeof(st)) == 0 &&
+	if (read_status(dir, st) == 0 &&
 	    status_value(st, "last", v, sizeof(v))) {
 		if (err)
 			return cds_error(-err, "%s: %s", dir, v);
@@ -176,26 +171,18 @@ static int sync_mount(const char *dir)
 int cli_close_mounted_disc(const char *dir)
 {
 	char st[FS_STATUS_MAX], v[1024];
-	int fd = open_root(dir), rc = 0;
+	int rc = root_ioctl(dir, FS_IOC_CLOSE, NULL);
 
-	if (fd < 0)
-		return fd;
-	if (ioctl(fd, FS_IOC_CLOSE) < 0) {
-		int err = errno;
-		rc = foreign_ioctl(err)
-			 ? cds_error(-ENOTSUP,
-				     "%s is not the root of a cdsession mount",
-				     dir)
-			 : cds_error(-err,
-				     "%s: closing the disc failed: %s (see "
-				     "cdsession status)",
-				     dir, strerror(err));
-	} else if (read_status(dir, st, sizeof(st)) == 0 &&
-		   status_value(st, "last", v, sizeof(v))) {
+	if (rc == -ENOTSUP)
+		return rc;
+	if (rc < 0)
+		return cds_error(rc,
+				 "%s: closing the disc failed: %s (see "
+				 "cdsession status)",
+				 dir, strerror(-rc));
+	if (read_status(dir, st) == 0 && status_value(st, "last", v, sizeof(v)))
 		printf("%s\n", v);
-	}
-	close(fd);
-	return rc;
+	return 0;
 }
 
 static int mount_cmd_args(const char *cmd, int argc, char **argv,
@@ -269,7 +256,7 @@ int cmd_status(int argc, char **argv)
 		rc = staging_status(path, sdir);
 		return rc < 0 ? cli_fail(rc) : CLI_EXIT_OK;
 	}
-	rc = read_status(path, st, sizeof(st));
+	rc = read_status(path, st);
 	if (rc < 0)
 		return cli_fail(rc);
 	printf("mount: %s\n%s", path, st);
